@@ -6,6 +6,7 @@
 #include <string>
 
 #include <caf/error.hpp>
+#include <caf/make_message.hpp>
 
 namespace tb::settings {
 

@@ -22,8 +22,8 @@ struct machine_entry {
 
 /// Global/SystemProperties attributes telebox uses.
 struct system_properties {
-  std::string default_machine_folder; ///< Empty: "$HOME/VirtualBox VMs".
-  std::string vrde_auth_library;      ///< Empty: VBoxAuth.
+  std::string default_machine_folder;   ///< Empty: "$HOME/VirtualBox VMs".
+  std::string vrde_auth_library;        ///< Empty: VBoxAuth.
   std::string default_hard_disk_format; ///< Empty: VDI.
   uint32_t log_history_count = 3;
 };

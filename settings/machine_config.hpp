@@ -84,8 +84,8 @@ struct storage_controller {
 
 /// MediaRegistry entry (HardDisks/HardDisk, DVDImages/Image, ...).
 struct medium_entry {
-  std::string kind; ///< HardDisk | DVD | Floppy.
-  std::string uuid; ///< Braced.
+  std::string kind;     ///< HardDisk | DVD | Floppy.
+  std::string uuid;     ///< Braced.
   std::string location; ///< As stored: relative to the machine folder or
                         ///< absolute.
   std::string format;   ///< VDI, RAW, ...
@@ -107,8 +107,8 @@ struct hardware_settings {
   bool ioapic = false;
   bool hpet = false;
   std::string chipset = "PIIX3";
-  std::string firmware = "BIOS";        ///< BIOS | EFI | EFI32 | EFI64 ...
-  std::string paravirt = "Default";     ///< None|Default|Legacy|Minimal|...
+  std::string firmware = "BIOS";    ///< BIOS | EFI | EFI32 | EFI64 ...
+  std::string paravirt = "Default"; ///< None|Default|Legacy|Minimal|...
   std::array<std::string, 4> boot_order{"Floppy", "DVD", "HardDisk", "None"};
   std::string pointing = "PS2Mouse";    ///< HID/@Pointing.
   std::string keyboard = "PS2Keyboard"; ///< HID/@Keyboard.
@@ -127,8 +127,7 @@ struct hardware_settings {
 class machine_config {
 public:
   /// A new machine at `path` (not yet written). `os_type` may be empty.
-  static machine_config create(const std::string& path,
-                               const std::string& name,
+  static machine_config create(const std::string& path, const std::string& name,
                                const std::string& uuid_braced,
                                const std::string& os_type);
   /// Reads and validates `path`. Errors name the file and the problem.

@@ -24,8 +24,7 @@ struct settings_version {
                           const settings_version& b) {
     return a.major != b.major ? a.major <=> b.major : a.minor <=> b.minor;
   }
-  friend bool operator==(const settings_version& a,
-                         const settings_version& b) {
+  friend bool operator==(const settings_version& a, const settings_version& b) {
     return a.major == b.major && a.minor == b.minor;
   }
 };

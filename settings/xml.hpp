@@ -47,9 +47,7 @@ public:
   std::vector<xml_node*> children(std::string_view name);
   std::vector<const xml_node*> children(std::string_view name) const;
   /// Every child node, elements and comments.
-  const std::vector<std::unique_ptr<xml_node>>& nodes() const {
-    return nodes_;
-  }
+  const std::vector<std::unique_ptr<xml_node>>& nodes() const { return nodes_; }
 
   /// Returns the first child named `name`, creating it if missing. A new
   /// child is placed by `order`, the schema's write order of sibling names:
@@ -64,7 +62,20 @@ public:
   /// Removes every child element named `name`.
   void remove_children(std::string_view name);
 
+  /// Detaches `child` and hands it over (nullptr if it is not a child).
+  std::unique_ptr<xml_node> take_child(const xml_node* child);
+  /// Inserts an existing node, placed by `order` as in ensure_child.
+  xml_node& adopt_child(std::unique_ptr<xml_node> node,
+                        std::initializer_list<std::string_view> order = {});
+  /// Appends a comment node.
+  xml_node& append_comment(std::string text);
+  /// A deep copy of this node and everything below it.
+  std::unique_ptr<xml_node> clone() const;
+
 private:
+  size_t insert_position(std::string_view name,
+                         std::initializer_list<std::string_view> order) const;
+
   std::string name_;
   kind kind_;
   std::string text_;
@@ -76,7 +87,13 @@ private:
 struct xml_document {
   std::unique_ptr<xml_node> root;
   std::vector<std::string> leading_comments;
+  /// Comments after the root element (rare; kept so nothing is lost).
+  std::vector<std::string> trailing_comments;
 };
+
+/// Documents nested deeper than this are rejected (the parser and the tree
+/// are recursive; VirtualBox's files nest about 10 levels).
+inline constexpr int max_xml_depth = 256;
 
 /// Parses `text`. `what` names the source in errors ("VirtualBox.xml").
 /// Errors: settings_errc::malformed_xml with the parser's message and offset.
