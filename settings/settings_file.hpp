@@ -29,6 +29,15 @@ struct settings_version {
   }
 };
 
+/// Checks that `doc` is a VirtualBox settings document (root <VirtualBox>
+/// with a readable version attribute) and returns that version. `what`
+/// names the source in errors.
+caf::expected<settings_version> settings_root_version(const xml_document& doc,
+                                                      std::string_view what);
+
+/// Reads a whole (small) file; errors name the path.
+caf::expected<std::string> read_text_file(const std::string& path);
+
 /// Reads `path` as a VirtualBox settings file: checks the root element name
 /// and version (readable 1.3..1.19; newer reads as future, written as 1.19).
 caf::expected<xml_document> read_settings_file(const std::string& path);
@@ -43,5 +52,17 @@ caf::error write_settings_file(const std::string& path,
 /// at: copies `<stem>.<ext>` to `<stem>-<maj>.<min>-<platform>.<ext>`.
 void backup_before_upgrade(const std::string& path,
                            const settings_version& read_version);
+
+/// backup_before_upgrade, but reports a full disk (the only failure that
+/// should stop the save, as in VirtualBox).
+caf::error copy_upgrade_backup(const std::string& path,
+                               const settings_version& read_version);
+
+/// "<dir>/MyVM-1.16-linux.vbox" for "<dir>/MyVM.vbox" read at 1.16-linux.
+std::string upgrade_backup_path(const std::string& path,
+                                const settings_version& read_version);
+
+/// The newest settings version telebox writes (VirtualBox 7.0).
+inline constexpr int newest_settings_minor = 19;
 
 } // namespace tb::settings
