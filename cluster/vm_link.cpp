@@ -58,7 +58,9 @@ caf::expected<vm_link> vm_link::attach(caf::actor_system& sys,
 }
 
 void vm_link::report(const std::string& state, int32_t vrde_port) const {
-  caf::anon_send(api_, host::vm_status_atom_v,
+  // Sent as the control actor: the host service only accepts reports from
+  // the node that authenticated.
+  caf::send_as(control_, api_, host::vm_status_atom_v,
                  host::vm_status{uuid_, state, wall_clock_ns(), vrde_port,
                                  static_cast<int32_t>(::getpid())});
 }
