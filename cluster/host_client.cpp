@@ -3,9 +3,10 @@
 
 #include <chrono>
 #include <climits>
+#include <thread>
+
 #include <fcntl.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 #include <caf/io/middleman.hpp>
@@ -24,28 +25,29 @@ caf::expected<host::api_actor> try_connect(caf::actor_system& sys,
   auto ep = read_endpoint(folder);
   if (!ep)
     return ep.error();
-  auto gate = sys.middleman().remote_actor<host::gate_actor>("127.0.0.1",
-                                                             ep->port);
+  auto gate =
+      sys.middleman().remote_actor<host::gate_actor>("127.0.0.1", ep->port);
   if (!gate)
     return make_host_error(host_errc::not_running,
                            "host service on port " + std::to_string(ep->port)
-                             + " does not answer: " + error_text(gate.error()));
+                               + " does not answer: "
+                               + error_text(gate.error()));
   caf::scoped_actor self{sys};
   caf::expected<host::api_actor> result{caf::error{}};
   self->request(*gate, std::chrono::seconds(10), host::hello_atom_v, ep->secret)
-    .receive([&](host::api_actor& api) { result = std::move(api); },
-             [&](caf::error& err) {
-               result = make_host_error(host_errc::denied,
-                                        "host service refused the client: "
-                                          + error_text(err));
-             });
+      .receive([&](host::api_actor& api) { result = std::move(api); },
+               [&](caf::error& err) {
+                 result = make_host_error(host_errc::denied,
+                                          "host service refused the client: "
+                                              + error_text(err));
+               });
   return result;
 }
 
 void spawn_daemon(const std::string& folder) {
   const char* override_path = ::getenv("TELEBOX_TELEBOXD");
-  std::string path = override_path ? override_path
-                                   : executable_dir() + "/teleboxd";
+  std::string path =
+      override_path ? override_path : executable_dir() + "/teleboxd";
   pid_t pid = ::fork();
   if (pid != 0) {
     // The daemon double-forks, so this child is reaped right away.
@@ -94,8 +96,8 @@ caf::expected<host::api_actor> connect_host_service(caf::actor_system& sys,
   }
   return make_host_error(host_errc::not_running,
                          "could not start the host service teleboxd for "
-                           + folder + " (see " + folder + "/teleboxd.log): "
-                           + error_text(api.error()));
+                             + folder + " (see " + folder
+                             + "/teleboxd.log): " + error_text(api.error()));
 }
 
 } // namespace tb::cluster

@@ -2,9 +2,10 @@
 #include "cluster/host_endpoint.hpp"
 
 #include <cstdio>
-#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,16 +88,16 @@ namespace tb::cluster {
 
 std::string to_string(host_errc x) {
   switch (x) {
-    case host_errc::not_running:
-      return "not_running";
-    case host_errc::io_error:
-      return "io_error";
-    case host_errc::denied:
-      return "denied";
-    case host_errc::vm_failed:
-      return "vm_failed";
-    case host_errc::not_found:
-      return "not_found";
+  case host_errc::not_running:
+    return "not_running";
+  case host_errc::io_error:
+    return "io_error";
+  case host_errc::denied:
+    return "denied";
+  case host_errc::vm_failed:
+    return "vm_failed";
+  case host_errc::not_found:
+    return "not_found";
   }
   return "unknown";
 }

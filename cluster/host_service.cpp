@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -59,8 +60,8 @@ using host_ptr = caf::stateful_actor<host_state>*;
 
 int64_t wall_clock_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 void broadcast(host_ptr self, const host::host_event& ev) {
@@ -149,7 +150,7 @@ void finish_start(vm_process& proc, host::cli_reply reply) {
 host::cli_reply started_reply(const std::string& name) {
   return host::cli_reply{0,
                          "Waiting for VM \"" + name + "\" to power on...\nVM \""
-                           + name + "\" has been successfully started.\n",
+                             + name + "\" has been successfully started.\n",
                          {}};
 }
 
@@ -167,10 +168,10 @@ caf::result<host::cli_reply> control_vm(host_ptr self, host::cli_request& req) {
   auto rp = self->make_response_promise<host::cli_reply>();
   self->request(it->second.control, std::chrono::seconds(120),
                 host::control_atom::value, req)
-    .then([rp](host::cli_reply& r) mutable { rp.deliver(std::move(r)); },
-          [rp](caf::error& e) mutable {
-            rp.deliver(failure("controlvm: " + error_text(e)));
-          });
+      .then([rp](host::cli_reply& r) mutable { rp.deliver(std::move(r)); },
+            [rp](caf::error& e) mutable {
+              rp.deliver(failure("controlvm: " + error_text(e)));
+            });
   return rp;
 }
 
@@ -240,8 +241,8 @@ caf::result<host::api_actor> hello(host_ptr self, const std::string& secret) {
     auto rp = self->make_response_promise<host::api_actor>();
     auto id = self->state.next_refusal++;
     self->state.refusals.emplace(id, rp);
-    self->delayed_send(self, failed_login_delay * fails,
-                       refuse_atom::value, id);
+    self->delayed_send(self, failed_login_delay * fails, refuse_atom::value,
+                       id);
     return rp;
   }
   self->state.authed_nodes.insert(node);
@@ -252,8 +253,7 @@ caf::result<host::api_actor> hello(host_ptr self, const std::string& secret) {
   return caf::actor_cast<host::api_actor>(self);
 }
 
-caf::behavior host_impl(host_ptr self, host_service_config cfg,
-                        registry* reg) {
+caf::behavior host_impl(host_ptr self, host_service_config cfg, registry* reg) {
   self->state.cfg = std::move(cfg);
   self->state.reg.reset(reg);
   self->state.idle_since = self->clock().now();
@@ -261,79 +261,76 @@ caf::behavior host_impl(host_ptr self, host_service_config cfg,
     auto& st = self->state;
     st.clients.erase(dm.source);
     auto& ls = st.listeners;
-    ls.erase(std::remove_if(ls.begin(), ls.end(),
-                            [&](const auto& l) {
-                              return l.address() == dm.source;
-                            }),
-             ls.end());
+    ls.erase(
+        std::remove_if(ls.begin(), ls.end(),
+                       [&](const auto& l) { return l.address() == dm.source; }),
+        ls.end());
   });
   self->send(self, tick_atom::value);
   return {
-    [=](host::hello_atom, const std::string& secret) {
-      return hello(self, secret);
-    },
-    [=](refuse_atom, uint64_t id) {
-      // Delivers a throttled login failure.
-      auto it = self->state.refusals.find(id);
-      if (it == self->state.refusals.end())
-        return;
-      it->second.deliver(caf::make_error(
-        host_errc::denied, std::string{"wrong host service secret"}));
-      self->state.refusals.erase(it);
-    },
-    [=](host::exec_atom, host::cli_request& req) {
-      return exec(self, req);
-    },
-    [=](host::watch_atom, host::event_listener_actor& l) -> caf::result<bool> {
-      if (!authorized(self))
-        return caf::make_error(host_errc::denied,
-                               std::string{"not authenticated"});
-      self->monitor(l);
-      self->state.listeners.push_back(std::move(l));
-      return true;
-    },
-    [=](host::vm_attach_atom, const std::string& uuid, int32_t pid,
-        host::vm_control_actor& ctl) -> caf::result<bool> {
-      if (!authorized(self))
-        return caf::make_error(host_errc::denied,
-                               std::string{"not authenticated"});
-      auto braced = uuid.front() == '{' ? uuid : "{" + uuid + "}";
-      auto* m = self->state.reg->find(braced);
-      if (!m)
-        return caf::make_error(host_errc::not_found,
-                               "unknown machine " + uuid);
-      auto& proc = self->state.vms[braced];
-      proc.pid = proc.pid ? proc.pid : pid;
-      proc.name = m->name();
-      proc.control = std::move(ctl);
-      return true;
-    },
-    [=](host::vm_status_atom, host::vm_status& st) {
-      if (!authorized(self))
-        return;
-      auto braced = st.uuid.front() == '{' ? st.uuid : "{" + st.uuid + "}";
-      set_vm_state(self, braced, st.state, st.vrde_port, st.pid);
-      auto it = self->state.vms.find(braced);
-      if (it != self->state.vms.end() && st.state == "running")
-        finish_start(it->second, started_reply(it->second.name));
-    },
-    [=](vm_timeout_atom, const std::string& uuid) {
-      auto it = self->state.vms.find(uuid);
-      if (it != self->state.vms.end() && it->second.start_pending)
-        finish_start(it->second,
-                     failure("VM '" + it->second.name
-                             + "' did not power on within 60 s"));
-    },
-    [=](tick_atom) { tick(self); },
+      [=](host::hello_atom, const std::string& secret) {
+        return hello(self, secret);
+      },
+      [=](refuse_atom, uint64_t id) {
+        // Delivers a throttled login failure.
+        auto it = self->state.refusals.find(id);
+        if (it == self->state.refusals.end())
+          return;
+        it->second.deliver(caf::make_error(
+            host_errc::denied, std::string{"wrong host service secret"}));
+        self->state.refusals.erase(it);
+      },
+      [=](host::exec_atom, host::cli_request& req) { return exec(self, req); },
+      [=](host::watch_atom,
+          host::event_listener_actor& l) -> caf::result<bool> {
+        if (!authorized(self))
+          return caf::make_error(host_errc::denied,
+                                 std::string{"not authenticated"});
+        self->monitor(l);
+        self->state.listeners.push_back(std::move(l));
+        return true;
+      },
+      [=](host::vm_attach_atom, const std::string& uuid, int32_t pid,
+          host::vm_control_actor& ctl) -> caf::result<bool> {
+        if (!authorized(self))
+          return caf::make_error(host_errc::denied,
+                                 std::string{"not authenticated"});
+        auto braced = uuid.front() == '{' ? uuid : "{" + uuid + "}";
+        auto* m = self->state.reg->find(braced);
+        if (!m)
+          return caf::make_error(host_errc::not_found,
+                                 "unknown machine " + uuid);
+        auto& proc = self->state.vms[braced];
+        proc.pid = proc.pid ? proc.pid : pid;
+        proc.name = m->name();
+        proc.control = std::move(ctl);
+        return true;
+      },
+      [=](host::vm_status_atom, host::vm_status& st) {
+        if (!authorized(self))
+          return;
+        auto braced = st.uuid.front() == '{' ? st.uuid : "{" + st.uuid + "}";
+        set_vm_state(self, braced, st.state, st.vrde_port, st.pid);
+        auto it = self->state.vms.find(braced);
+        if (it != self->state.vms.end() && st.state == "running")
+          finish_start(it->second, started_reply(it->second.name));
+      },
+      [=](vm_timeout_atom, const std::string& uuid) {
+        auto it = self->state.vms.find(uuid);
+        if (it != self->state.vms.end() && it->second.start_pending)
+          finish_start(it->second, failure("VM '" + it->second.name
+                                           + "' did not power on within 60 s"));
+      },
+      [=](tick_atom) { tick(self); },
   };
 }
 
 caf::behavior gate_impl(caf::event_based_actor* self, caf::actor core) {
   return {
-    [=](host::hello_atom h, std::string& secret) {
-      // Delegation keeps the client as sender, so the core sees who asked.
-      return self->delegate(core, h, std::move(secret));
-    },
+      [=](host::hello_atom h, std::string& secret) {
+        // Delegation keeps the client as sender, so the core sees who asked.
+        return self->delegate(core, h, std::move(secret));
+      },
   };
 }
 

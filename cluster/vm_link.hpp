@@ -14,7 +14,8 @@ namespace tb::cluster {
 
 /// Handles one `controlvm <vm> <verb> [args]` request inside the VM process.
 /// `req.argv` is the whole command line ("controlvm", vm, verb, ...).
-using control_handler = std::function<host::cli_reply(const host::cli_request&)>;
+using control_handler =
+    std::function<host::cli_reply(const host::cli_request&)>;
 
 class vm_link {
 public:

@@ -3,9 +3,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
 #include <iterator>
+
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+
 #include <sys/types.h>
 
 #include <caf/expected.hpp>

@@ -86,24 +86,24 @@ using event_listener_actor = caf::typed_actor<caf::reacts_to<host_event>>;
 
 /// Controls one running VM process (controlvm verbs, VBoxManage syntax).
 using vm_control_actor = caf::typed_actor<
-  /// Runs `controlvm <vm> <args...>` inside the VM process.
-  caf::replies_to<control_atom, cli_request>::with<cli_reply>>;
+    /// Runs `controlvm <vm> <args...>` inside the VM process.
+    caf::replies_to<control_atom, cli_request>::with<cli_reply>>;
 
 /// The host service's API, handed out by the gate after authentication.
 using api_actor = caf::typed_actor<
-  /// Executes one command line against the registry.
-  caf::replies_to<exec_atom, cli_request>::with<cli_reply>,
-  /// Subscribes a listener to every host event until it goes down.
-  caf::replies_to<watch_atom, event_listener_actor>::with<bool>,
-  /// A VM process announces itself: machine UUID, pid and its control actor.
-  caf::replies_to<vm_attach_atom, std::string, int32_t,
-                  vm_control_actor>::with<bool>,
-  /// A VM process reports a state change.
-  caf::reacts_to<vm_status_atom, vm_status>>;
+    /// Executes one command line against the registry.
+    caf::replies_to<exec_atom, cli_request>::with<cli_reply>,
+    /// Subscribes a listener to every host event until it goes down.
+    caf::replies_to<watch_atom, event_listener_actor>::with<bool>,
+    /// A VM process announces itself: machine UUID, pid and its control actor.
+    caf::replies_to<vm_attach_atom, std::string, int32_t,
+                    vm_control_actor>::with<bool>,
+    /// A VM process reports a state change.
+    caf::reacts_to<vm_status_atom, vm_status>>;
 
 /// The only actor the host service publishes: trades the secret for the API.
-using gate_actor = caf::typed_actor<
-  caf::replies_to<hello_atom, std::string>::with<api_actor>>;
+using gate_actor =
+    caf::typed_actor<caf::replies_to<hello_atom, std::string>::with<api_actor>>;
 
 } // namespace tb::host
 

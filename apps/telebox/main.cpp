@@ -8,8 +8,9 @@
 #include <iostream>
 #include <iterator>
 #include <string>
-#include <unistd.h>
 #include <vector>
+
+#include <unistd.h>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -25,26 +26,26 @@ constexpr const char* version_text = "0.1.0_telebox";
 
 void print_usage() {
   std::printf(
-    "Usage: telebox [-q|--nologo] <command> [<options>]\n\n"
-    "Commands (VBoxManage syntax):\n"
-    "  list vms|runningvms|ostypes|hdds|dvds|systemproperties\n"
-    "  showvminfo <vm> [--machinereadable]\n"
-    "  createvm --name <name> [--ostype <type>] [--register]"
-    " [--basefolder <path>] [--uuid <uuid>]\n"
-    "  registervm <file> | unregistervm <vm> [--delete]\n"
-    "  modifyvm <vm> <options>      (see README.md)\n"
-    "  createmedium|createhd [disk|dvd|floppy] --filename <file>"
-    " --size <MB> [--format VDI|RAW] [--variant Standard|Fixed]\n"
-    "  closemedium [disk|dvd|floppy] <uuid|file> [--delete]\n"
-    "  storagectl <vm> --name <name> ...\n"
-    "  storageattach <vm> --storagectl <name> --port <n> --device <n>"
-    " --type hdd|dvddrive --medium <file|uuid|none>\n"
-    "  setextradata|getextradata <vm|global> <key>|enumerate [<value>]\n"
-    "  setproperty machinefolder|vrdeauthlibrary <value>|default\n"
-    "  startvm <vm> [--type headless]\n"
-    "  controlvm <vm> pause|resume|reset|poweroff|acpipowerbutton|...\n"
-    "  internalcommands passwordhash <password>\n"
-    "  watch [--count <n>]           print host service events\n");
+      "Usage: telebox [-q|--nologo] <command> [<options>]\n\n"
+      "Commands (VBoxManage syntax):\n"
+      "  list vms|runningvms|ostypes|hdds|dvds|systemproperties\n"
+      "  showvminfo <vm> [--machinereadable]\n"
+      "  createvm --name <name> [--ostype <type>] [--register]"
+      " [--basefolder <path>] [--uuid <uuid>]\n"
+      "  registervm <file> | unregistervm <vm> [--delete]\n"
+      "  modifyvm <vm> <options>      (see README.md)\n"
+      "  createmedium|createhd [disk|dvd|floppy] --filename <file>"
+      " --size <MB> [--format VDI|RAW] [--variant Standard|Fixed]\n"
+      "  closemedium [disk|dvd|floppy] <uuid|file> [--delete]\n"
+      "  storagectl <vm> --name <name> ...\n"
+      "  storageattach <vm> --storagectl <name> --port <n> --device <n>"
+      " --type hdd|dvddrive --medium <file|uuid|none>\n"
+      "  setextradata|getextradata <vm|global> <key>|enumerate [<value>]\n"
+      "  setproperty machinefolder|vrdeauthlibrary <value>|default\n"
+      "  startvm <vm> [--type headless]\n"
+      "  controlvm <vm> pause|resume|reset|poweroff|acpipowerbutton|...\n"
+      "  internalcommands passwordhash <password>\n"
+      "  watch [--count <n>]           print host service events\n");
 }
 
 /// Arguments that name "stdin" as a file make this process read stdin.
@@ -69,31 +70,31 @@ std::atomic<bool> interrupted{false};
 int watch(caf::actor_system& sys, tb::host::api_actor api, long count) {
   caf::scoped_actor self{sys};
   auto listener = self->spawn(
-    [](tb::host::event_listener_actor::pointer,
-       caf::actor printer) -> tb::host::event_listener_actor::behavior_type {
-      return {[printer](const tb::host::host_event& ev) {
-        caf::anon_send(printer, ev);
-      }};
-    },
-    caf::actor_cast<caf::actor>(self));
+      [](tb::host::event_listener_actor::pointer,
+         caf::actor printer) -> tb::host::event_listener_actor::behavior_type {
+        return {[printer](const tb::host::host_event& ev) {
+          caf::anon_send(printer, ev);
+        }};
+      },
+      caf::actor_cast<caf::actor>(self));
   bool ok = false;
   self->request(api, std::chrono::seconds(10), tb::host::watch_atom_v, listener)
-    .receive([&](bool r) { ok = r; },
-             [&](caf::error& e) {
-               std::fprintf(stderr, "telebox: error: %s\n",
-                            tb::error_text(e).c_str());
-             });
+      .receive([&](bool r) { ok = r; },
+               [&](caf::error& e) {
+                 std::fprintf(stderr, "telebox: error: %s\n",
+                              tb::error_text(e).c_str());
+               });
   if (!ok)
     return 1;
   std::signal(SIGINT, [](int) { interrupted = true; });
   for (long seen = 0; !interrupted && (count <= 0 || seen < count);) {
     self->receive_for(seen, seen + 1)(
-      [&](const tb::host::host_event& ev) {
-        std::printf("%s {%s} \"%s\" %s\n", ev.kind.c_str(), ev.uuid.c_str(),
-                    ev.name.c_str(), ev.detail.c_str());
-        std::fflush(stdout);
-      },
-      caf::after(std::chrono::milliseconds(200)) >> [&] { --seen; });
+        [&](const tb::host::host_event& ev) {
+          std::printf("%s {%s} \"%s\" %s\n", ev.kind.c_str(), ev.uuid.c_str(),
+                      ev.name.c_str(), ev.detail.c_str());
+          std::fflush(stdout);
+        },
+        caf::after(std::chrono::milliseconds(200)) >> [&] { --seen; });
   }
   caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
   return 0;
@@ -104,16 +105,16 @@ int execute(caf::actor_system& sys, tb::host::api_actor api,
   caf::scoped_actor self{sys};
   int code = 1;
   self->request(api, caf::infinite, tb::host::exec_atom_v, std::move(req))
-    .receive(
-      [&](tb::host::cli_reply& r) {
-        std::fwrite(r.out.data(), 1, r.out.size(), stdout);
-        std::fwrite(r.err.data(), 1, r.err.size(), stderr);
-        code = r.exit_code;
-      },
-      [&](caf::error& e) {
-        std::fprintf(stderr, "telebox: error: %s\n",
-                     tb::error_text(e).c_str());
-      });
+      .receive(
+          [&](tb::host::cli_reply& r) {
+            std::fwrite(r.out.data(), 1, r.out.size(), stdout);
+            std::fwrite(r.err.data(), 1, r.err.size(), stderr);
+            code = r.exit_code;
+          },
+          [&](caf::error& e) {
+            std::fprintf(stderr, "telebox: error: %s\n",
+                         tb::error_text(e).c_str());
+          });
   return code;
 }
 

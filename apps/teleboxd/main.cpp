@@ -4,9 +4,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
+
 #include <fcntl.h>
 #include <sys/file.h>
-#include <thread>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -71,7 +72,8 @@ int run(const std::string& folder) {
     return 1;
   }
   auto pid = static_cast<int32_t>(::getpid());
-  if (auto err = tb::cluster::write_endpoint(folder, {*port, hcfg.secret, pid})) {
+  if (auto err =
+          tb::cluster::write_endpoint(folder, {*port, hcfg.secret, pid})) {
     std::fprintf(stderr, "teleboxd: %s\n", tb::error_text(err).c_str());
     caf::anon_send_exit(handles.core, caf::exit_reason::user_shutdown);
     return 1;

@@ -4,8 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/stat.h>
 #include <thread>
+
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -77,8 +78,8 @@ TEST_F(cli, first_command_starts_the_host_service_on_loopback_only) {
   auto tcp = read_file("/proc/net/tcp");
   EXPECT_NE(tcp.find(std::string{"0100007F:"} + hex_port), std::string::npos);
   EXPECT_EQ(tcp.find(std::string{"00000000:"} + hex_port), std::string::npos);
-  EXPECT_EQ(read_file("/proc/net/tcp6").find(std::string{":"} + hex_port
-                                             + " 00000000"),
+  EXPECT_EQ(read_file("/proc/net/tcp6")
+                .find(std::string{":"} + hex_port + " 00000000"),
             std::string::npos);
 }
 
@@ -114,10 +115,10 @@ TEST_F(cli, seed_002_steps_one_to_five_run_verbatim) {
   EXPECT_NE(r.out.find("nic1=\"nat\"\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("storagecontrollername0=\"IDE Controller\"\n"),
             std::string::npos)
-    << r.out;
+      << r.out;
   EXPECT_NE(r.out.find("\"IDE Controller-0-0\"=\"" + work + "/WinXP.vdi\""),
             std::string::npos)
-    << r.out;
+      << r.out;
   auto check = run_process({"/usr/bin/qemu-img", "check", work + "/WinXP.vdi"});
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
@@ -132,7 +133,7 @@ TEST_F(cli, watchers_hear_about_registrations) {
   watcher.join();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(watched.out.find("registered"), std::string::npos)
-    << watched.out << watched.err;
+      << watched.out << watched.err;
   EXPECT_NE(watched.out.find("\"w1\""), std::string::npos) << watched.out;
 }
 

@@ -3,10 +3,11 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,8 +19,8 @@ namespace tb::test {
 
 namespace {
 
-std::vector<std::string> merged_env(
-  const std::map<std::string, std::string>& extra) {
+std::vector<std::string>
+merged_env(const std::map<std::string, std::string>& extra) {
   std::map<std::string, std::string> all;
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;
@@ -67,13 +68,13 @@ process_result run_process(const std::vector<std::string>& argv,
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
-  if (!input.empty())
-    [[maybe_unused]] auto n = ::write(in[1], input.data(), input.size());
+  if (!input.empty()) [[maybe_unused]]
+    auto n = ::write(in[1], input.data(), input.size());
   ::close(in[1]);
   process_result r;
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  auto deadline = std::chrono::steady_clock::now()
-                  + std::chrono::seconds(timeout_s);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   int open_fds = 2;
   while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
     if (::poll(fds, 2, 100) <= 0)

@@ -1,0 +1,251 @@
+// Teleport stream records: encoding, zero-page and zstd page batches, and
+// the incremental decoder.
+#include "cluster/teleport_wire.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include <zstd.h>
+
+namespace tb::cluster {
+
+std::string to_string(teleport_errc x) {
+  switch (x) {
+  case teleport_errc::malformed:
+    return "malformed";
+  case teleport_errc::mismatch:
+    return "mismatch";
+  case teleport_errc::auth_failed:
+    return "auth_failed";
+  case teleport_errc::io_error:
+    return "io_error";
+  case teleport_errc::cancelled:
+    return "cancelled";
+  }
+  return "unknown";
+}
+
+namespace {
+
+caf::error malformed(std::string text) {
+  return caf::make_error(teleport_errc::malformed,
+                         "teleport stream: " + std::move(text));
+}
+
+void put_u16(std::vector<uint8_t>& out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v));
+  out.push_back(static_cast<uint8_t>(v >> 8));
+}
+
+void put_u32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+void put_u64(std::vector<uint8_t>& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+uint32_t get_u32(const uint8_t* p) {
+  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16
+         | uint32_t{p[3]} << 24;
+}
+
+uint64_t get_u64(const uint8_t* p) {
+  return uint64_t{get_u32(p)} | uint64_t{get_u32(p + 4)} << 32;
+}
+
+std::array<uint32_t, 256> make_crc_table() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+
+bool all_zero(const uint8_t* p, size_t n) {
+  // Word-wise scan: a dirty page is usually non-zero in its first words.
+  uint64_t acc = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc |= w;
+    if (acc)
+      return false;
+  }
+  return true;
+}
+
+bool known_type(uint16_t t) {
+  return t >= static_cast<uint16_t>(record_type::ram_pages)
+         && t <= static_cast<uint16_t>(record_type::end);
+}
+
+void encode_batch(std::vector<uint8_t>& out, uint64_t gpa, uint32_t count,
+                  page_encoding enc, std::span<const uint8_t> data) {
+  std::vector<uint8_t> payload;
+  payload.reserve(16 + data.size());
+  put_u64(payload, gpa);
+  put_u32(payload, count);
+  payload.push_back(static_cast<uint8_t>(enc));
+  payload.insert(payload.end(), 3, 0);
+  payload.insert(payload.end(), data.begin(), data.end());
+  encode_record(out, record_type::ram_pages, payload);
+}
+
+void encode_data_run(std::vector<uint8_t>& out, uint64_t gpa,
+                     std::span<const uint8_t> run, bool compress) {
+  auto count = static_cast<uint32_t>(run.size() / page_size);
+  if (compress) {
+    std::vector<uint8_t> z(ZSTD_compressBound(run.size()));
+    auto n = ZSTD_compress(z.data(), z.size(), run.data(), run.size(), 1);
+    // Compress only when it pays: at least an eighth smaller.
+    if (!ZSTD_isError(n) && n < run.size() - run.size() / 8) {
+      encode_batch(out, gpa, count, page_encoding::zstd, {z.data(), n});
+      return;
+    }
+  }
+  encode_batch(out, gpa, count, page_encoding::raw, run);
+}
+
+} // namespace
+
+uint32_t crc32c(std::span<const uint8_t> data) {
+  static const auto table = make_crc_table();
+  uint32_t c = 0xffffffffu;
+  for (auto b : data)
+    c = table[(c ^ b) & 0xff] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
+
+void encode_record(std::vector<uint8_t>& out, record_type type,
+                   std::span<const uint8_t> payload, uint16_t flags) {
+  put_u32(out, record_magic);
+  put_u16(out, static_cast<uint16_t>(type));
+  put_u16(out, flags);
+  put_u32(out, static_cast<uint32_t>(payload.size()));
+  put_u32(out, crc32c(payload));
+  out.insert(out.end(), payload.begin(), payload.end());
+}
+
+void encode_pages(std::vector<uint8_t>& out, uint64_t gpa,
+                  std::span<const uint8_t> pages, bool compress) {
+  constexpr size_t max_batch = 256;
+  size_t n = pages.size() / page_size;
+  size_t i = 0;
+  while (i < n) {
+    bool zero = all_zero(pages.data() + i * page_size, page_size);
+    size_t j = i + 1;
+    while (j < n && j - i < max_batch
+           && all_zero(pages.data() + j * page_size, page_size) == zero)
+      ++j;
+    auto at = gpa + i * page_size;
+    if (zero)
+      encode_batch(out, at, static_cast<uint32_t>(j - i), page_encoding::zero,
+                   {});
+    else
+      encode_data_run(
+          out, at, pages.subspan(i * page_size, (j - i) * page_size), compress);
+    i = j;
+  }
+}
+
+caf::expected<ram_pages> parse_ram_pages(std::span<const uint8_t> payload) {
+  if (payload.size() < 16)
+    return malformed("RAM record shorter than its header");
+  ram_pages rp;
+  rp.gpa = get_u64(payload.data());
+  rp.count = get_u32(payload.data() + 8);
+  auto enc = payload[12];
+  if (rp.gpa % page_size != 0)
+    return malformed("RAM record address is not page aligned");
+  if (rp.count == 0 || rp.count > 256)
+    return malformed("RAM record with " + std::to_string(rp.count) + " pages");
+  if (enc > static_cast<uint8_t>(page_encoding::zstd))
+    return malformed("unknown page encoding " + std::to_string(enc));
+  rp.encoding = static_cast<page_encoding>(enc);
+  rp.data = payload.subspan(16);
+  auto want = size_t{rp.count} * page_size;
+  if (rp.encoding == page_encoding::raw && rp.data.size() != want)
+    return malformed("raw RAM record carries the wrong amount of data");
+  if (rp.encoding == page_encoding::zero && !rp.data.empty())
+    return malformed("zero-page RAM record carries data");
+  return rp;
+}
+
+caf::error expand_pages(const ram_pages& rp, std::span<uint8_t> dst) {
+  auto want = size_t{rp.count} * page_size;
+  if (dst.size() != want)
+    return malformed("RAM record does not fit its destination");
+  switch (rp.encoding) {
+  case page_encoding::raw:
+    std::memcpy(dst.data(), rp.data.data(), want);
+    return caf::none;
+  case page_encoding::zero:
+    std::memset(dst.data(), 0, want);
+    return caf::none;
+  case page_encoding::zstd: {
+    auto n =
+        ZSTD_decompress(dst.data(), dst.size(), rp.data.data(), rp.data.size());
+    if (ZSTD_isError(n) || n != want)
+      return malformed("compressed RAM record does not expand to "
+                       + std::to_string(rp.count) + " pages");
+    return caf::none;
+  }
+  }
+  return malformed("unknown page encoding");
+}
+
+caf::error record_decoder::feed(std::span<const uint8_t> bytes) {
+  if (failed_)
+    return failed_;
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+  failed_ = parse_available();
+  return failed_;
+}
+
+caf::error record_decoder::parse_available() {
+  while (buffer_.size() - consumed_ >= record_header_size) {
+    const uint8_t* h = buffer_.data() + consumed_;
+    if (get_u32(h) != record_magic)
+      return malformed("bad record magic");
+    uint16_t type = static_cast<uint16_t>(h[4] | h[5] << 8);
+    uint16_t flags = static_cast<uint16_t>(h[6] | h[7] << 8);
+    uint32_t len = get_u32(h + 8);
+    if (!known_type(type))
+      return malformed("unknown record type " + std::to_string(type));
+    if (len > max_record_payload)
+      return malformed("record of " + std::to_string(len) + " bytes");
+    if (buffer_.size() - consumed_ - record_header_size < len)
+      break;
+    std::span<const uint8_t> body{h + record_header_size, len};
+    if (crc32c(body) != get_u32(h + 12))
+      return malformed("record checksum mismatch");
+    ready_.push_back(record{
+        static_cast<record_type>(type), flags, {body.begin(), body.end()}});
+    consumed_ += record_header_size + len;
+  }
+  // Drop what was consumed once it dominates the buffer.
+  if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
+    buffer_.erase(buffer_.begin(),
+                  buffer_.begin() + static_cast<ptrdiff_t>(consumed_));
+    consumed_ = 0;
+  }
+  return caf::none;
+}
+
+std::optional<record> record_decoder::next() {
+  if (ready_pos_ >= ready_.size()) {
+    ready_.clear();
+    ready_pos_ = 0;
+    return std::nullopt;
+  }
+  return std::move(ready_[ready_pos_++]);
+}
+
+} // namespace tb::cluster
