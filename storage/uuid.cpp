@@ -59,7 +59,7 @@ namespace {
 
 // IPRT's RTUUID stores time_low, time_mid and time_hi_and_version
 // little-endian; this is the permutation between the two byte orders.
-constexpr std::array<uint8_t, 16> iprt_order{3, 2, 1, 0, 5, 4, 7, 6,
+constexpr std::array<uint8_t, 16> iprt_order{3, 2, 1,  0,  5,  4,  7,  6,
                                              8, 9, 10, 11, 12, 13, 14, 15};
 
 } // namespace
