@@ -1,0 +1,223 @@
+// convert_medium: copies any medium into a new VDI or raw file, block by
+// block, leaving unallocated and all-zero blocks out of the output.
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "storage/errors.hpp"
+#include "storage/file_io.hpp"
+#include "storage/medium_image.hpp"
+#include "storage/medium_ops.hpp"
+#include "storage/vdi_format.hpp"
+
+namespace tb::storage {
+
+namespace {
+
+constexpr uint64_t chunk_blocks = 8; // 8 MiB per read: fewer syscalls.
+
+// The output side: where each block of data goes, and what closes the file.
+class output_file {
+public:
+  output_file(int fd, std::string path, medium_format format, bool fixed,
+              uint64_t size, const uuid& id)
+      : fd_(fd), path_(std::move(path)), format_(format), fixed_(fixed),
+        size_(size) {
+    if (format_ == medium_format::vdi) {
+      header_ = make_vbox_header(size, fixed, id);
+      map_.assign(header_.blocks, vdi_block_free);
+      for (uint32_t i = 0; fixed && i < header_.blocks; ++i)
+        map_[i] = i;
+    }
+  }
+
+  uint32_t block_size() const { return vdi_default_block_size; }
+
+  caf::error start() {
+    uint64_t end = format_ == medium_format::vdi
+                       ? header_.file_size_for(header_.blocks_allocated)
+                       : size_;
+    if (::ftruncate(fd_, static_cast<off_t>(end)) != 0)
+      return make_io_error("sizing " + path_, errno);
+    uint64_t from = format_ == medium_format::vdi ? header_.offset_data : 0;
+    if (fixed_ && end > from
+        && ::fallocate(fd_, 0, static_cast<off_t>(from),
+                       static_cast<off_t>(end - from))
+               != 0
+        && errno != EOPNOTSUPP)
+      return make_io_error("preallocating " + path_, errno);
+    return {};
+  }
+
+  /// Writes `data` (whole blocks from block `first`, the last possibly
+  /// short at the end of the disk).
+  caf::error put(uint64_t first, std::span<const uint8_t> data) {
+    if (format_ != medium_format::vdi)
+      return pwrite_full(fd_, data, first * block_size(), path_);
+    if (fixed_)
+      return pwrite_full(fd_, data, header_.data_offset(first), path_);
+    // Dynamic VDI: blocks are appended in order, so a run stays one write.
+    // Short tails are padded to a whole block as VBox and QEMU expect.
+    uint32_t n = header_.blocks_allocated;
+    uint64_t count = (data.size() + block_size() - 1) / block_size();
+    for (uint64_t i = 0; i < count; ++i)
+      map_[first + i] = static_cast<uint32_t>(n + i);
+    header_.blocks_allocated = static_cast<uint32_t>(n + count);
+    if (auto err = pwrite_full(fd_, data, header_.data_offset(n), path_))
+      return err;
+    uint64_t padded = count * block_size();
+    if (padded > data.size()
+        && ::ftruncate(fd_, static_cast<off_t>(header_.data_offset(n) + padded))
+               != 0)
+      return make_io_error("sizing " + path_, errno);
+    return {};
+  }
+
+  /// Writes the map and then the header, then flushes everything.
+  caf::error finish() {
+    if (format_ == medium_format::vdi) {
+      std::span<const uint8_t> map{
+          reinterpret_cast<const uint8_t*>(map_.data()), map_.size() * 4};
+      if (auto err = pwrite_full(fd_, map, header_.offset_blocks, path_))
+        return err;
+      std::vector<uint8_t> head(vdi_pre_header_size + header_.header_size);
+      encode_vdi_header(header_, head);
+      if (auto err = pwrite_full(fd_, head, 0, path_))
+        return err;
+    }
+    return sync_data(fd_, path_);
+  }
+
+private:
+  int fd_;
+  std::string path_;
+  medium_format format_;
+  bool fixed_;
+  uint64_t size_;
+  vdi_header header_;
+  std::vector<uint32_t> map_;
+};
+
+// Reports percent steps of `done` out of `total`, each value once.
+struct progress_meter {
+  const progress_fn& fn;
+  uint64_t total;
+  int last = -1;
+  void operator()(uint64_t done) {
+    int pct = total ? static_cast<int>(done * 100 / total) : 100;
+    if (fn && pct != last)
+      fn(last = pct);
+  }
+};
+
+// Copies blocks [first, first+count) that the source may hold data for,
+// writing runs of non-zero blocks with one call each.
+caf::error copy_chunk(medium_image& src, output_file& out, uint64_t first,
+                      uint64_t count, std::vector<uint8_t>& buf) {
+  uint64_t bs = out.block_size();
+  uint64_t begin = first * bs;
+  uint64_t len = std::min(count * bs, src.size() - begin);
+  std::span<uint8_t> data{buf.data(), len};
+  if (auto err = src.read(begin, data))
+    return err;
+  uint64_t run_start = 0, run_len = 0;
+  for (uint64_t off = 0; off < len; off += bs) {
+    auto piece = data.subspan(off, std::min(bs, len - off));
+    if (!all_zero(piece)) {
+      if (run_len == 0)
+        run_start = off;
+      run_len += piece.size();
+      continue;
+    }
+    if (run_len > 0)
+      if (auto err =
+              out.put(first + run_start / bs, data.subspan(run_start, run_len)))
+        return err;
+    run_len = 0;
+  }
+  if (run_len > 0)
+    return out.put(first + run_start / bs, data.subspan(run_start, run_len));
+  return {};
+}
+
+caf::error copy_all(medium_image& src, output_file& out,
+                    const progress_fn& progress) {
+  uint64_t bs = out.block_size();
+  uint64_t size = src.size();
+  uint64_t blocks = (size + bs - 1) / bs;
+  std::vector<uint8_t> buf(chunk_blocks * bs);
+  progress_meter meter{progress, size};
+  for (uint64_t b = 0; b < blocks;) {
+    uint64_t run = 0;
+    auto kind = src.extent_at(b * bs, &run);
+    // Whole blocks inside a zero extent are skipped without reading.
+    uint64_t skip = 0;
+    if (kind == extent_kind::zero)
+      skip = b * bs + run >= size ? blocks - b : run / bs;
+    if (skip > 0) {
+      b += skip;
+      meter(std::min(b * bs, size));
+      continue;
+    }
+    uint64_t count = std::min(chunk_blocks, blocks - b);
+    if (kind == extent_kind::data)
+      count = std::min(count, std::max<uint64_t>(1, (run + bs - 1) / bs));
+    if (auto err = copy_chunk(src, out, b, count, buf))
+      return err;
+    b += count;
+    meter(std::min(b * bs, size));
+  }
+  return {};
+}
+
+} // namespace
+
+caf::expected<medium_info>
+convert_medium(const std::string& src_path, const std::string& dst_path,
+               medium_format format, medium_variant variant,
+               const progress_fn& progress, const uuid* id) {
+  if (format == medium_format::iso)
+    return make_storage_error(storage_errc::unsupported,
+                              "cannot write " + dst_path
+                                  + ": ISO is a read-only format");
+  open_options options;
+  options.lock_shared = true;
+  options.owner = "clonemedium";
+  auto src = open_medium(src_path, options);
+  if (!src)
+    return src.error();
+  uint64_t size = (*src)->size();
+  if (format == medium_format::vdi && size > vdi_max_disk_size)
+    return make_storage_error(storage_errc::invalid_argument,
+                              "cannot convert " + src_path + ": "
+                                  + std::to_string(size)
+                                  + " bytes exceeds the 64 TiB VDI limit");
+  unique_fd fd{
+      ::open(dst_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
+  if (!fd)
+    return errno == EEXIST ? make_storage_error(
+               storage_errc::exists, "medium " + dst_path + " already exists")
+                           : make_io_error("creating " + dst_path, errno);
+  medium_info info;
+  info.id = format == medium_format::vdi ? (id ? *id : uuid::random()) : uuid{};
+  info.format = format;
+  info.variant = variant;
+  info.logical_size = size;
+  output_file out{fd.get(), dst_path, format, variant == medium_variant::fixed,
+                  size,     info.id};
+  caf::error err = out.start();
+  if (!err)
+    err = copy_all(**src, out, progress);
+  if (!err)
+    err = out.finish();
+  if (err) {
+    ::unlink(dst_path.c_str());
+    return err;
+  }
+  return info;
+}
+
+} // namespace tb::storage
