@@ -4,12 +4,14 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/messages/host.hpp"
+#include "actors/messages/vmm.hpp"
 
 namespace tb::actors {
 
 /// Registers every type ID block (and error category) with `cfg`.
 inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::telebox_host>();
+  cfg.add_message_types<caf::id_block::telebox_vmm>();
 }
 
 } // namespace tb::actors

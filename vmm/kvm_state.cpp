@@ -1,0 +1,316 @@
+// KVM vCPU state: CPUID tables, boot registers, and the complete state a
+// pause/teleport needs (kvm-vmm.md C.4 for the component list and order).
+#include "vmm/kvm_state.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
+#include "vmm/errors.hpp"
+
+namespace tb::vmm {
+
+namespace {
+
+caf::error ioctl_error(const char* what) {
+  return make_errno_error(vmm_errc::kvm_failed, what, errno);
+}
+
+/// MSRs to keep across save/restore when the host's KVM lists them.
+constexpr uint32_t wanted_msrs[] = {
+    0x10,       0x3b,       0x48,       0x174,      0x175,      0x176,
+    0x1a0,      0x277,      0x2ff,      0x6e0,      0x11,       0x12,
+    0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102, 0xc0000103,
+    0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03, 0x4b564d04, 0x4b564d05,
+    0x4b564d06, 0x4b564d07, 0x250,      0x258,      0x259,      0x268,
+    0x269,      0x26a,      0x26b,      0x26c,      0x26d,      0x26e,
+    0x26f,      0x200,      0x201,      0x202,      0x203,      0x204,
+    0x205,      0x206,      0x207,      0x208,      0x209,      0x20a,
+    0x20b,      0x20c,      0x20d,      0x20e,      0x20f,
+};
+
+template <class T> std::vector<uint8_t> to_blob(const T& x) {
+  std::vector<uint8_t> out(sizeof(T));
+  std::memcpy(out.data(), &x, sizeof(T));
+  return out;
+}
+
+template <class T> bool from_blob(const std::vector<uint8_t>& blob, T& x) {
+  if (blob.size() != sizeof(T))
+    return false;
+  std::memcpy(&x, blob.data(), sizeof(T));
+  return true;
+}
+
+kvm_segment to_kvm(const x86_segment& s) {
+  kvm_segment k{};
+  k.base = s.base;
+  k.limit = s.limit;
+  k.selector = s.selector;
+  k.type = s.type;
+  k.present = s.present;
+  k.dpl = s.dpl;
+  k.db = s.db;
+  k.s = s.s;
+  k.l = s.l;
+  k.g = s.g;
+  return k;
+}
+
+/// A kvm_msrs buffer with room for `n` entries.
+std::unique_ptr<kvm_msrs, void (*)(kvm_msrs*)> make_msrs(size_t n) {
+  auto bytes = sizeof(kvm_msrs) + n * sizeof(kvm_msr_entry);
+  auto* p = static_cast<kvm_msrs*>(::operator new(bytes));
+  std::memset(p, 0, bytes);
+  p->nmsrs = static_cast<uint32_t>(n);
+  return {p, [](kvm_msrs* x) { ::operator delete(x); }};
+}
+
+caf::error capture_msrs(int fd, const kvm_msr_list_cache& list,
+                        vcpu_state& st) {
+  // KVM_GET_MSRS stops at the first MSR it cannot read; drop that one and
+  // retry, so one odd MSR never loses the others.
+  std::vector<uint32_t> idx = list.indices;
+  while (!idx.empty()) {
+    auto buf = make_msrs(idx.size());
+    for (size_t i = 0; i < idx.size(); ++i)
+      buf->entries[i].index = idx[i];
+    auto n = ioctl(fd, KVM_GET_MSRS, buf.get());
+    if (n < 0)
+      return ioctl_error("KVM_GET_MSRS");
+    if (static_cast<size_t>(n) == idx.size()) {
+      for (size_t i = 0; i < idx.size(); ++i)
+        st.msrs.push_back({buf->entries[i].index, buf->entries[i].data});
+      return caf::none;
+    }
+    idx.erase(idx.begin() + n);
+  }
+  return caf::none;
+}
+
+caf::error restore_msrs(int fd, const std::vector<msr_value>& msrs) {
+  if (msrs.empty())
+    return caf::none;
+  auto buf = make_msrs(msrs.size());
+  for (size_t i = 0; i < msrs.size(); ++i) {
+    buf->entries[i].index = msrs[i].index;
+    buf->entries[i].data = msrs[i].value;
+  }
+  auto n = ioctl(fd, KVM_SET_MSRS, buf.get());
+  if (n < 0)
+    return ioctl_error("KVM_SET_MSRS");
+  if (static_cast<size_t>(n) != msrs.size())
+    return make_vmm_error(vmm_errc::kvm_failed,
+                          "KVM_SET_MSRS refused MSR "
+                              + std::to_string(msrs[n].index));
+  return caf::none;
+}
+
+/// GET/SET pairs of fixed-size components, in restore order.
+template <class T>
+caf::error get_blob(int fd, unsigned long req, const char* name,
+                    std::vector<uint8_t>& out) {
+  T x{};
+  if (ioctl(fd, req, &x) < 0)
+    return ioctl_error(name);
+  out = to_blob(x);
+  return caf::none;
+}
+
+template <class T>
+caf::error set_blob(int fd, unsigned long req, const char* name,
+                    const std::vector<uint8_t>& in) {
+  T x{};
+  if (!from_blob(in, x))
+    return make_vmm_error(vmm_errc::bad_state, std::string{"saved vCPU state: "}
+                                                   + name
+                                                   + " has the wrong size");
+  if (ioctl(fd, req, &x) < 0)
+    return ioctl_error(name);
+  return caf::none;
+}
+
+} // namespace
+
+kvm_msr_list_cache kvm_saved_msrs(int kvm_fd) {
+  kvm_msr_list_cache out;
+  kvm_msr_list probe{};
+  probe.nmsrs = 0;
+  ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe); // E2BIG, sets nmsrs.
+  auto bytes = sizeof(kvm_msr_list) + probe.nmsrs * sizeof(uint32_t);
+  std::vector<uint8_t> buf(bytes);
+  auto* list = reinterpret_cast<kvm_msr_list*>(buf.data());
+  list->nmsrs = probe.nmsrs;
+  if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0)
+    return out;
+  for (auto want : wanted_msrs)
+    if (std::find(list->indices, list->indices + list->nmsrs, want)
+        != list->indices + list->nmsrs)
+      out.indices.push_back(want);
+  return out;
+}
+
+caf::expected<std::vector<cpuid_entry>> kvm_supported_cpuid(int kvm_fd,
+                                                            unsigned long req) {
+  for (uint32_t n = 128; n <= 4096; n *= 2) {
+    std::vector<uint8_t> buf(sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2));
+    auto* c = reinterpret_cast<kvm_cpuid2*>(buf.data());
+    c->nent = n;
+    if (ioctl(kvm_fd, req, c) < 0) {
+      if (errno == E2BIG)
+        continue;
+      return ioctl_error(req == KVM_GET_SUPPORTED_CPUID
+                             ? "KVM_GET_SUPPORTED_CPUID"
+                             : "KVM_GET_SUPPORTED_HV_CPUID");
+    }
+    std::vector<cpuid_entry> out;
+    for (uint32_t i = 0; i < c->nent; ++i) {
+      const auto& e = c->entries[i];
+      out.push_back({e.function, e.index, e.flags, e.eax, e.ebx, e.ecx, e.edx});
+    }
+    return out;
+  }
+  return make_vmm_error(vmm_errc::kvm_failed,
+                        "KVM_GET_SUPPORTED_CPUID: table too large");
+}
+
+caf::error kvm_set_cpuid(int vcpu_fd, const std::vector<cpuid_entry>& leaves) {
+  std::vector<uint8_t> buf(sizeof(kvm_cpuid2)
+                           + leaves.size() * sizeof(kvm_cpuid_entry2));
+  auto* c = reinterpret_cast<kvm_cpuid2*>(buf.data());
+  c->nent = static_cast<uint32_t>(leaves.size());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    auto& e = c->entries[i];
+    const auto& l = leaves[i];
+    e.function = l.function;
+    e.index = l.index;
+    e.flags = l.flags;
+    e.eax = l.eax;
+    e.ebx = l.ebx;
+    e.ecx = l.ecx;
+    e.edx = l.edx;
+  }
+  if (ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0)
+    return ioctl_error("KVM_SET_CPUID2");
+  return caf::none;
+}
+
+caf::error kvm_set_boot_state(int vcpu_fd, const boot_cpu_state& st) {
+  kvm_sregs s{};
+  if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0)
+    return ioctl_error("KVM_GET_SREGS");
+  const auto& b = st.sregs;
+  s.cs = to_kvm(b.cs);
+  s.ds = to_kvm(b.ds);
+  s.es = to_kvm(b.es);
+  s.fs = to_kvm(b.fs);
+  s.gs = to_kvm(b.gs);
+  s.ss = to_kvm(b.ss);
+  s.tr = to_kvm(b.tr);
+  s.ldt = to_kvm(b.ldt);
+  s.gdt.base = b.gdt.base;
+  s.gdt.limit = b.gdt.limit;
+  s.idt.base = b.idt.base;
+  s.idt.limit = b.idt.limit;
+  s.cr0 = b.cr0;
+  s.cr3 = b.cr3;
+  s.cr4 = b.cr4;
+  s.efer = b.efer;
+  if (ioctl(vcpu_fd, KVM_SET_SREGS, &s) < 0)
+    return ioctl_error("KVM_SET_SREGS");
+  const auto& r = st.regs;
+  kvm_regs k{};
+  k.rax = r.rax, k.rbx = r.rbx, k.rcx = r.rcx, k.rdx = r.rdx;
+  k.rsi = r.rsi, k.rdi = r.rdi, k.rsp = r.rsp, k.rbp = r.rbp;
+  k.r8 = r.r8, k.r9 = r.r9, k.r10 = r.r10, k.r11 = r.r11;
+  k.r12 = r.r12, k.r13 = r.r13, k.r14 = r.r14, k.r15 = r.r15;
+  k.rip = r.rip;
+  k.rflags = r.rflags;
+  if (ioctl(vcpu_fd, KVM_SET_REGS, &k) < 0)
+    return ioctl_error("KVM_SET_REGS");
+  // The x87 and SSE control words a CPU has after reset/FNINIT.
+  kvm_fpu fpu{};
+  fpu.fcw = 0x37f;
+  fpu.mxcsr = 0x1f80;
+  if (ioctl(vcpu_fd, KVM_SET_FPU, &fpu) < 0)
+    return ioctl_error("KVM_SET_FPU");
+  return caf::none;
+}
+
+caf::expected<x86_regs> kvm_get_regs(int vcpu_fd) {
+  kvm_regs k{};
+  if (ioctl(vcpu_fd, KVM_GET_REGS, &k) < 0)
+    return ioctl_error("KVM_GET_REGS");
+  x86_regs r;
+  r.rax = k.rax, r.rbx = k.rbx, r.rcx = k.rcx, r.rdx = k.rdx;
+  r.rsi = k.rsi, r.rdi = k.rdi, r.rsp = k.rsp, r.rbp = k.rbp;
+  r.r8 = k.r8, r.r9 = k.r9, r.r10 = k.r10, r.r11 = k.r11;
+  r.r12 = k.r12, r.r13 = k.r13, r.r14 = k.r14, r.r15 = k.r15;
+  r.rip = k.rip;
+  r.rflags = k.rflags;
+  return r;
+}
+
+caf::expected<vcpu_state> kvm_capture(int fd, uint32_t index,
+                                      const kvm_msr_list_cache& msrs) {
+  vcpu_state st;
+  st.engine = kvm_state_format;
+  st.index = index;
+  // MP_STATE first (it can flush pending APIC events), VCPU_EVENTS last.
+  caf::error err;
+  if ((err = get_blob<kvm_mp_state>(fd, KVM_GET_MP_STATE, "KVM_GET_MP_STATE",
+                                    st.mp_state))
+      || (err = get_blob<kvm_regs>(fd, KVM_GET_REGS, "KVM_GET_REGS", st.regs))
+      || (err =
+              get_blob<kvm_sregs>(fd, KVM_GET_SREGS, "KVM_GET_SREGS", st.sregs))
+      || (err =
+              get_blob<kvm_xsave>(fd, KVM_GET_XSAVE, "KVM_GET_XSAVE", st.xsave))
+      || (err = get_blob<kvm_xcrs>(fd, KVM_GET_XCRS, "KVM_GET_XCRS", st.xcrs))
+      || (err = get_blob<kvm_lapic_state>(fd, KVM_GET_LAPIC, "KVM_GET_LAPIC",
+                                          st.lapic))
+      || (err = get_blob<kvm_debugregs>(fd, KVM_GET_DEBUGREGS,
+                                        "KVM_GET_DEBUGREGS", st.debugregs))
+      || (err = capture_msrs(fd, msrs, st))
+      || (err = get_blob<kvm_vcpu_events>(fd, KVM_GET_VCPU_EVENTS,
+                                          "KVM_GET_VCPU_EVENTS", st.events)))
+    return err;
+  return st;
+}
+
+caf::error kvm_restore(int fd, const vcpu_state& st) {
+  if (st.engine != kvm_state_format)
+    return make_vmm_error(vmm_errc::bad_state, "saved vCPU state is in format '"
+                                                   + st.engine
+                                                   + "', this engine reads '"
+                                                   + kvm_state_format + "'");
+  // Order per Firecracker's documented constraints: SREGS before LAPIC
+  // (APIC base), LAPIC before MSRs (TSC deadline), events last.
+  kvm_vcpu_events ev{};
+  if (!from_blob(st.events, ev))
+    return make_vmm_error(vmm_errc::bad_state,
+                          "saved vCPU state: events have the wrong size");
+  ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+  caf::error err;
+  if ((err = set_blob<kvm_sregs>(fd, KVM_SET_SREGS, "KVM_SET_SREGS", st.sregs))
+      || (err = set_blob<kvm_regs>(fd, KVM_SET_REGS, "KVM_SET_REGS", st.regs))
+      || (err =
+              set_blob<kvm_xsave>(fd, KVM_SET_XSAVE, "KVM_SET_XSAVE", st.xsave))
+      || (err = set_blob<kvm_xcrs>(fd, KVM_SET_XCRS, "KVM_SET_XCRS", st.xcrs))
+      || (err = set_blob<kvm_lapic_state>(fd, KVM_SET_LAPIC, "KVM_SET_LAPIC",
+                                          st.lapic))
+      || (err = restore_msrs(fd, st.msrs))
+      || (err = set_blob<kvm_mp_state>(fd, KVM_SET_MP_STATE, "KVM_SET_MP_STATE",
+                                       st.mp_state))
+      || (err = set_blob<kvm_debugregs>(fd, KVM_SET_DEBUGREGS,
+                                        "KVM_SET_DEBUGREGS", st.debugregs)))
+    return err;
+  if (ioctl(fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+    return ioctl_error("KVM_SET_VCPU_EVENTS");
+  return caf::none;
+}
+
+} // namespace tb::vmm
