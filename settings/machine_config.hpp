@@ -29,6 +29,7 @@ struct vrde_settings {
   std::string auth_library; ///< Empty: the global VRDEAuthLibrary.
   std::string ext_pack;
   std::map<std::string, std::string> properties; ///< TCP/Ports, ...
+  friend bool operator==(const vrde_settings&, const vrde_settings&) = default;
 };
 
 /// Machine/Teleporter. The password is only ever held hashed.
@@ -37,6 +38,8 @@ struct teleporter_settings {
   uint32_t port = 0;
   std::string address;
   std::string password_hash; ///< "#SHA-512##<128 hex>" or empty.
+  friend bool operator==(const teleporter_settings&,
+                         const teleporter_settings&) = default;
 };
 
 /// Hardware/Network/Adapter.
@@ -49,6 +52,7 @@ struct nic_settings {
   std::string attachment;      ///< "", NAT, BridgedInterface, InternalNetwork,
                                ///< HostOnlyInterface, GenericInterface, ...
   std::string attachment_name; ///< Interface/network name where applicable.
+  friend bool operator==(const nic_settings&, const nic_settings&) = default;
 };
 
 /// Hardware/CPU/CpuIdTree/CpuIdLeaf.
@@ -56,6 +60,7 @@ struct cpuid_leaf {
   uint32_t leaf = 0;
   uint32_t subleaf = 0;
   uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+  friend bool operator==(const cpuid_leaf&, const cpuid_leaf&) = default;
 };
 
 /// StorageController/AttachedDevice.
@@ -70,6 +75,8 @@ struct attached_device {
   bool discard = false;
   bool passthrough = false;
   bool temp_eject = false;
+  friend bool operator==(const attached_device&,
+                         const attached_device&) = default;
 };
 
 /// Hardware/StorageControllers/StorageController.
@@ -80,16 +87,21 @@ struct storage_controller {
   bool use_host_io_cache = true;
   bool bootable = true;
   std::vector<attached_device> devices;
+  friend bool operator==(const storage_controller&,
+                         const storage_controller&) = default;
 };
 
 /// MediaRegistry entry (HardDisks/HardDisk, DVDImages/Image, ...).
 struct medium_entry {
-  std::string kind;     ///< HardDisk | DVD | Floppy.
-  std::string uuid;     ///< Braced.
-  std::string location; ///< As stored: relative to the machine folder or
-                        ///< absolute.
-  std::string format;   ///< VDI, RAW, ...
-  std::string type = "Normal";
+  std::string kind;            ///< HardDisk | DVD | Floppy.
+  std::string uuid;            ///< Braced.
+  std::string location;        ///< As stored: relative to the machine folder or
+                               ///< absolute.
+  std::string format;          ///< VDI, RAW, ...
+  std::string type = "Normal"; ///< DVD images read as "Readonly".
+  /// Braced UUID of the parent of a differencing disk; empty for a base.
+  std::string parent_uuid;
+  friend bool operator==(const medium_entry&, const medium_entry&) = default;
 };
 
 /// The parts of Machine/Hardware telebox models. Defaults are VirtualBox's
@@ -121,6 +133,8 @@ struct hardware_settings {
   std::vector<std::string> usb_controllers; ///< Types: OHCI, EHCI, XHCI.
   vrde_settings vrde;
   std::vector<storage_controller> storage;
+  friend bool operator==(const hardware_settings&,
+                         const hardware_settings&) = default;
 };
 
 /// One loaded (or new) machine settings file.
@@ -136,7 +150,9 @@ public:
   static caf::expected<machine_config> parse(std::string_view text,
                                              const std::string& path);
 
-  /// Writes atomically (settings_file.hpp), with upgrade backup if needed.
+  /// Writes atomically (settings_file.hpp). A file read at an older version
+  /// is first copied to <stem>-<version>.vbox once, then written as 1.19
+  /// (VirtualBox 7.0 does the same).
   caf::error save();
 
   const std::string& path() const { return path_; }
@@ -149,7 +165,11 @@ public:
   void set_os_type(const std::string& os_type);
   std::string description() const;
   void set_description(const std::string& text);
+  /// The version the file is written at (1.19 once loaded: older files are
+  /// upgraded in memory on load, see save()).
   settings_version version() const { return version_; }
+  /// The version the file had when it was read (new machines: 1.19).
+  settings_version loaded_version() const { return loaded_version_; }
 
   hardware_settings hardware() const;
   void set_hardware(const hardware_settings& hw);

@@ -137,6 +137,24 @@ std::unique_ptr<xml_node> xml_node::take_child(const xml_node* c) {
   return nullptr;
 }
 
+xml_node& xml_node::insert_before(const xml_node* sibling,
+                                  std::unique_ptr<xml_node> node) {
+  auto* result = node.get();
+  auto it = std::find_if(nodes_.begin(), nodes_.end(),
+                         [&](const auto& n) { return n.get() == sibling; });
+  nodes_.insert(it, std::move(node));
+  return *result;
+}
+
+xml_node& xml_node::insert_after(const xml_node* sibling,
+                                 std::unique_ptr<xml_node> node) {
+  auto* result = node.get();
+  auto it = std::find_if(nodes_.begin(), nodes_.end(),
+                         [&](const auto& n) { return n.get() == sibling; });
+  nodes_.insert(it == nodes_.end() ? it : it + 1, std::move(node));
+  return *result;
+}
+
 xml_node& xml_node::append_comment(std::string text) {
   nodes_.push_back(std::make_unique<xml_node>(std::string{}, kind::comment));
   nodes_.back()->text_ = std::move(text);

@@ -67,6 +67,12 @@ public:
   /// Inserts an existing node, placed by `order` as in ensure_child.
   xml_node& adopt_child(std::unique_ptr<xml_node> node,
                         std::initializer_list<std::string_view> order = {});
+  /// Inserts `node` right before / after the child `sibling` (at the end
+  /// when `sibling` is not a child).
+  xml_node& insert_before(const xml_node* sibling,
+                          std::unique_ptr<xml_node> node);
+  xml_node& insert_after(const xml_node* sibling,
+                         std::unique_ptr<xml_node> node);
   /// Appends a comment node.
   xml_node& append_comment(std::string text);
   /// A deep copy of this node and everything below it.
