@@ -1,0 +1,351 @@
+// Teleport phases: source (pre-copy, switch-over, hand-over) and target.
+#include "cluster/teleport_engine.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "actors/error_text.hpp"
+#include "cluster/teleport_wire.hpp"
+
+namespace tb::cluster {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr size_t flush_threshold = 4 << 20; // bytes buffered per write
+constexpr size_t batch_pages = 256;
+
+caf::error fail(teleport_errc code, std::string text) {
+  return caf::make_error(code, std::move(text));
+}
+
+bool test_bit(const std::vector<uint64_t>& bits, size_t i) {
+  return i / 64 < bits.size() && (bits[i / 64] >> (i % 64)) & 1;
+}
+
+size_t count_bits(const std::vector<uint64_t>& bits) {
+  size_t n = 0;
+  for (auto w : bits)
+    n += static_cast<size_t>(__builtin_popcountll(w));
+  return n;
+}
+
+/// Buffers records and writes them to the channel in large chunks.
+struct page_sender {
+  tls_channel& ch;
+  teleport_stats& stats;
+  bool compress = false;
+  std::vector<uint8_t> buf;
+
+  caf::error flush() {
+    if (buf.empty())
+      return caf::none;
+    auto err = ch.write_all(buf);
+    stats.bytes_sent += buf.size();
+    buf.clear();
+    return err;
+  }
+
+  caf::error add(uint64_t gpa, std::span<const uint8_t> pages) {
+    encode_pages(buf, gpa, pages, compress);
+    stats.pages_sent += pages.size() / page_size;
+    return buf.size() >= flush_threshold ? flush() : caf::none;
+  }
+
+  /// Sends the pages of `r` whose bit is set in `dirty` (all when null).
+  caf::error send_region(const ram_region& r,
+                         const std::vector<uint64_t>* dirty) {
+    size_t n = r.host.size() / page_size;
+    for (size_t i = 0; i < n;) {
+      if (dirty && !test_bit(*dirty, i)) {
+        ++i;
+        continue;
+      }
+      size_t j = i + 1;
+      while (j < n && j - i < batch_pages && (!dirty || test_bit(*dirty, j)))
+        ++j;
+      if (auto err = add(r.gpa + i * page_size,
+                         r.host.subspan(i * page_size, (j - i) * page_size)))
+        return err;
+      i = j;
+    }
+    return caf::none;
+  }
+
+  caf::error end_round() {
+    encode_record(buf, record_type::end_of_ram, {});
+    return flush();
+  }
+};
+
+/// Dirty bitmaps of every region, and how many pages they name.
+struct dirty_set {
+  std::vector<std::vector<uint64_t>> maps;
+  size_t pages = 0;
+};
+
+caf::expected<dirty_set> collect_dirty(teleport_vm& vm, size_t regions) {
+  dirty_set d;
+  for (size_t i = 0; i < regions; ++i) {
+    auto bits = vm.fetch_dirty(i);
+    if (!bits)
+      return bits.error();
+    d.pages += count_bits(*bits);
+    d.maps.push_back(std::move(*bits));
+  }
+  return d;
+}
+
+caf::error send_dirty(page_sender& s, const std::vector<ram_region>& regions,
+                      const dirty_set& d) {
+  for (size_t i = 0; i < regions.size(); ++i)
+    if (auto err = s.send_region(regions[i], &d.maps[i]))
+      return err;
+  return s.end_round();
+}
+
+caf::error send_state(page_sender& s, const std::vector<state_blob>& blobs) {
+  for (const auto& b : blobs) {
+    std::vector<uint8_t> payload(b.name.begin(), b.name.end());
+    payload.push_back(0);
+    payload.insert(payload.end(), b.bytes.begin(), b.bytes.end());
+    encode_record(s.buf, record_type::device_state, payload);
+  }
+  encode_record(s.buf, record_type::end, {});
+  return s.flush();
+}
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+/// Pre-copy: everything once, then dirty rounds until the rest fits.
+caf::error precopy(page_sender& s, teleport_vm& vm,
+                   const std::vector<ram_region>& regions,
+                   const teleport_options& opts,
+                   const teleport_progress& progress) {
+  auto t0 = clock_type::now();
+  for (const auto& r : regions)
+    if (auto err = s.send_region(r, nullptr))
+      return err;
+  if (auto err = s.end_round())
+    return err;
+  double pages_per_s = s.stats.pages_sent / std::max(seconds_since(t0), 1e-6);
+  s.stats.bandwidth_mib_s = pages_per_s * page_size / (1 << 20);
+  // Compression pays only when the link, not the CPU, is the bottleneck.
+  s.compress = s.stats.bandwidth_mib_s < 300;
+  progress(50, "pre-copy");
+  for (s.stats.rounds = 1; s.stats.rounds < opts.max_rounds; ++s.stats.rounds) {
+    auto d = collect_dirty(vm, regions.size());
+    if (!d)
+      return d.error();
+    double est_ms = d->pages / pages_per_s * 1000.0;
+    if (est_ms <= opts.max_downtime.count() / 2.0)
+      return send_dirty(s, regions, *d);
+    auto t = clock_type::now();
+    auto before = s.stats.pages_sent;
+    if (auto err = send_dirty(s, regions, *d))
+      return err;
+    auto sent = s.stats.pages_sent - before;
+    if (sent > 64)
+      pages_per_s = sent / std::max(seconds_since(t), 1e-6);
+  }
+  return caf::none;
+}
+
+/// Pause, last pages, state; then the media and the hand-over.
+caf::error switch_over(page_sender& s, teleport_vm& vm,
+                       const std::vector<ram_region>& regions,
+                       clock_type::time_point& paused_at) {
+  if (auto err = vm.pause())
+    return err;
+  paused_at = clock_type::now();
+  auto d = collect_dirty(vm, regions.size());
+  if (!d)
+    return d.error();
+  if (auto err = send_dirty(s, regions, *d))
+    return err;
+  auto blobs = vm.save_state();
+  if (!blobs)
+    return blobs.error();
+  if (auto err = send_state(s, *blobs))
+    return err;
+  auto loaded = read_ack(s.ch);
+  return loaded ? caf::error{} : loaded.error();
+}
+
+caf::error hand_over(tls_channel& ch, teleport_vm& vm) {
+  if (auto err = vm.release_media())
+    return err;
+  if (auto err = ch.write_line("lock-media"))
+    return err;
+  auto locked = read_ack(ch);
+  if (!locked)
+    return locked.error();
+  if (auto err = ch.write_line("hand-over-resume"))
+    return err;
+  auto resumed = read_ack(ch);
+  return resumed ? caf::error{} : resumed.error();
+}
+
+} // namespace
+
+caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
+                                           const teleport_options& opts,
+                                           const teleport_progress& progress) {
+  auto start = clock_type::now();
+  teleport_stats stats;
+  if (auto err = source_authenticate(ch, opts.password))
+    return err;
+  if (auto err = send_fingerprint(ch, vm.fingerprint()))
+    return err;
+  if (auto err = ch.write_line("load"))
+    return err;
+  if (auto ack = read_ack(ch); !ack)
+    return ack.error();
+  progress(10, "memory");
+  auto regions = vm.ram();
+  if (auto err = vm.start_dirty_log())
+    return err;
+  page_sender s{ch, stats};
+  clock_type::time_point paused_at{};
+  auto err = precopy(s, vm, regions, opts, progress);
+  if (!err)
+    err = switch_over(s, vm, regions, paused_at);
+  bool released = false;
+  if (!err) {
+    progress(90, "hand-over");
+    err = hand_over(ch, vm);
+    released = true;
+  }
+  vm.stop_dirty_log();
+  if (err) {
+    // Nothing was handed over: the source runs on as if nothing happened.
+    if (released)
+      (void)vm.reacquire_media();
+    if (paused_at != clock_type::time_point{})
+      (void)vm.resume();
+    return err;
+  }
+  auto end = clock_type::now();
+  stats.downtime =
+      std::chrono::duration_cast<std::chrono::microseconds>(end - paused_at);
+  stats.total =
+      std::chrono::duration_cast<std::chrono::microseconds>(end - start);
+  progress(100, "done");
+  return stats;
+}
+
+namespace {
+
+caf::error apply_pages(const record& r,
+                       const std::vector<ram_region>& regions) {
+  auto rp = parse_ram_pages(r.payload);
+  if (!rp)
+    return rp.error();
+  auto bytes = size_t{rp->count} * page_size;
+  for (const auto& reg : regions) {
+    if (rp->gpa < reg.gpa || rp->gpa - reg.gpa > reg.host.size()
+        || bytes > reg.host.size() - (rp->gpa - reg.gpa))
+      continue;
+    return expand_pages(*rp, reg.host.subspan(rp->gpa - reg.gpa, bytes));
+  }
+  return fail(teleport_errc::mismatch,
+              "the source sent memory outside the target's RAM");
+}
+
+caf::error take_blob(const record& r, std::vector<state_blob>& blobs) {
+  auto nul = std::find(r.payload.begin(), r.payload.end(), uint8_t{0});
+  if (nul == r.payload.end())
+    return fail(teleport_errc::malformed, "state record without a name");
+  blobs.push_back(state_blob{std::string(r.payload.begin(), nul),
+                             std::vector<uint8_t>(nul + 1, r.payload.end())});
+  return caf::none;
+}
+
+caf::error receive_state(tls_channel& ch, teleport_vm& vm,
+                         std::vector<state_blob>& blobs) {
+  auto regions = vm.ram();
+  record_decoder dec;
+  std::vector<uint8_t> buf(1 << 20);
+  for (;;) {
+    auto n = ch.read_some(buf);
+    if (!n)
+      return n.error();
+    if (*n == 0)
+      return fail(teleport_errc::io_error, "the teleport source went away");
+    if (auto err = dec.feed({buf.data(), *n}))
+      return err;
+    while (auto r = dec.next()) {
+      caf::error err;
+      if (r->type == record_type::ram_pages)
+        err = apply_pages(*r, regions);
+      else if (r->type == record_type::end)
+        return caf::none;
+      else if (r->type != record_type::end_of_ram)
+        err = take_blob(*r, blobs);
+      if (err)
+        return err;
+    }
+  }
+}
+
+caf::error expect_line(tls_channel& ch, const std::string& want) {
+  auto line = ch.read_line();
+  if (!line)
+    return line.error();
+  if (*line == want)
+    return caf::none;
+  if (*line == "cancel")
+    return fail(teleport_errc::cancelled, "the teleport source cancelled");
+  return fail(teleport_errc::malformed,
+              "expected '" + want + "' from the teleport source");
+}
+
+} // namespace
+
+caf::error teleport_in(tls_channel& ch, teleport_vm& vm,
+                       const std::string& stored_password_hash,
+                       bool* resumed_paused) {
+  if (auto err = target_authenticate(ch, stored_password_hash))
+    return err;
+  if (auto err = check_fingerprint(ch, vm.fingerprint()))
+    return err;
+  if (auto err = expect_line(ch, "load"))
+    return err;
+  if (auto err = ch.write_line("ACK"))
+    return err;
+  std::vector<state_blob> blobs;
+  auto err = receive_state(ch, vm, blobs);
+  if (!err)
+    err = vm.load_state(blobs);
+  if (err) {
+    (void)ch.write_line("NACK=-1;" + error_text(err));
+    return err;
+  }
+  if (auto e = ch.write_line("ACK"))
+    return e;
+  if (auto e = expect_line(ch, "lock-media"))
+    return e;
+  if (auto e = vm.acquire_media()) {
+    (void)ch.write_line("NACK=-115;cannot lock the media");
+    return e;
+  }
+  if (auto e = ch.write_line("ACK"))
+    return e;
+  auto line = ch.read_line();
+  if (!line)
+    return line.error();
+  bool paused = *line == "hand-over-paused";
+  if (!paused && *line != "hand-over-resume")
+    return fail(teleport_errc::malformed, "expected the hand-over");
+  if (resumed_paused)
+    *resumed_paused = paused;
+  if (!paused)
+    if (auto e = vm.resume())
+      return e;
+  return ch.write_line("ACK");
+}
+
+} // namespace tb::cluster
