@@ -4,6 +4,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/messages/host.hpp"
+#include "actors/messages/storage.hpp"
 #include "actors/messages/vmm.hpp"
 
 namespace tb::actors {
@@ -12,6 +13,7 @@ namespace tb::actors {
 inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::telebox_host>();
   cfg.add_message_types<caf::id_block::telebox_vmm>();
+  cfg.add_message_types<caf::id_block::telebox_storage>();
 }
 
 } // namespace tb::actors

@@ -1,0 +1,115 @@
+// The storage actor: many requests in flight, completions as messages,
+// results equal to what a plain model of the disk says.
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <gtest/gtest.h>
+
+#include "actors/runtime.hpp"
+#include "storage/errors.hpp"
+#include "storage/medium_actor.hpp"
+#include "storage_test_util.hpp"
+
+namespace tb::storage {
+namespace {
+
+using namespace test;
+
+constexpr uint64_t mib = 1 << 20;
+
+struct actor_fixture : ::testing::Test {
+  actor_fixture() : sys(make_config()) {}
+  static caf::actor_system_config& make_config() {
+    static caf::actor_system_config cfg;
+    static bool done = false;
+    if (!done) {
+      tb::actors::configure(cfg);
+      done = true;
+    }
+    return cfg;
+  }
+  caf::actor_system sys;
+  scratch_dir dir;
+};
+
+TEST_F(actor_fixture, writes_in_flight_then_reads_match_model) {
+  auto path = dir.file("a.vdi");
+  ASSERT_TRUE(create_medium(path, medium_format::vdi, 16 * mib,
+                            medium_variant::standard));
+  open_options o;
+  o.writable = true;
+  o.owner = "actor-test";
+  auto medium = spawn_medium(sys, path, o, 4);
+  ASSERT_TRUE(medium) << error_text(medium.error());
+  caf::scoped_actor self{sys};
+  std::vector<uint8_t> model(16 * mib, 0);
+  // 64 non-overlapping 64 KiB writes, all sent before any reply is read.
+  std::mt19937 gen(11);
+  std::vector<uint64_t> offsets;
+  for (uint64_t i = 0; i < 64; ++i)
+    offsets.push_back(i * 256 * 1024 + 4096 * (gen() % 16));
+  int replies = 0;
+  for (auto off : offsets) {
+    auto data = random_bytes(64 * 1024, static_cast<uint32_t>(off));
+    std::copy(data.begin(), data.end(), model.begin() + off);
+    // A plain send: the reply comes back as an ordinary message.
+    self->send(*medium, write_request{off, std::move(data)});
+  }
+  for (int i = 0; i < 64; ++i)
+    self->receive([&](uint64_t n) {
+      EXPECT_EQ(n, 64u * 1024);
+      ++replies;
+    });
+  EXPECT_EQ(replies, 64);
+  self->request(*medium, caf::infinite, flush_atom_v)
+      .receive([](uint64_t) {}, [](caf::error& e) { FAIL() << error_text(e); });
+  std::vector<uint8_t> back(16 * mib);
+  std::vector<io_segment> segs;
+  for (uint64_t at = 0; at < back.size(); at += mib)
+    segs.push_back({back.data() + at, mib});
+  self->request(*medium, caf::infinite, readv_request{0, segs})
+      .receive([](uint64_t n) { EXPECT_EQ(n, 16 * mib); },
+               [](caf::error& e) { FAIL() << error_text(e); });
+  EXPECT_TRUE(back == model);
+  self->request(*medium, caf::infinite, status_atom_v)
+      .receive(
+          [](const medium_status& st) {
+            EXPECT_EQ(st.writes, 64u);
+            EXPECT_EQ(st.in_flight, 0u);
+            EXPECT_GT(st.max_in_flight, 1u);
+          },
+          [](caf::error& e) { FAIL() << error_text(e); });
+}
+
+TEST_F(actor_fixture, read_past_the_end_replies_with_an_error) {
+  auto path = dir.file("r.raw");
+  ASSERT_TRUE(
+      create_medium(path, medium_format::raw, mib, medium_variant::standard));
+  auto medium = spawn_medium(sys, path, open_options{}, 1);
+  ASSERT_TRUE(medium);
+  caf::scoped_actor self{sys};
+  self->request(*medium, caf::infinite, read_request{mib - 512, 1024})
+      .receive([](const read_result&) { FAIL() << "read succeeded"; },
+               [](caf::error& e) {
+                 EXPECT_EQ(e, storage_errc::out_of_range);
+                 EXPECT_NE(error_text(e).find("past the end"),
+                           std::string::npos);
+               });
+}
+
+TEST_F(actor_fixture, write_to_read_only_medium_is_refused) {
+  auto path = dir.file("ro.vdi");
+  ASSERT_TRUE(
+      create_medium(path, medium_format::vdi, mib, medium_variant::standard));
+  auto medium = spawn_medium(sys, path, open_options{}, 1);
+  ASSERT_TRUE(medium);
+  caf::scoped_actor self{sys};
+  self->request(*medium, caf::infinite,
+                write_request{0, std::vector<uint8_t>(512, 1)})
+      .receive([](uint64_t) { FAIL() << "write succeeded"; },
+               [](caf::error& e) { EXPECT_EQ(e, storage_errc::read_only); });
+}
+
+} // namespace
+} // namespace tb::storage
