@@ -1,0 +1,168 @@
+#include "display/rdp_server.hpp"
+
+#include <list>
+#include <mutex>
+
+#include "actors/error_text.hpp"
+#include "display/rdp/rdp_security.hpp"
+#include "display/rdp_session.hpp"
+
+namespace tb::display {
+
+namespace {
+
+struct client {
+  net::tcp_stream_ptr stream;
+  std::unique_ptr<rdp_session> session;
+  bool was_active = false;
+};
+
+class server_impl final : public rdp_server,
+                          public std::enable_shared_from_this<server_impl> {
+public:
+  server_impl(net::event_loop& loop, rdp_server_config cfg,
+              const frame_source& fb, input_sink& input)
+      : loop_(loop), cfg_(std::move(cfg)), fb_(fb), input_(input) {}
+
+  caf::error open() {
+    auto key = rdp::rsa_server_key::generate(512);
+    if (!key)
+      return key.error();
+    key_ = *key;
+    std::weak_ptr<server_impl> weak = shared_from_this();
+    auto l = net::tcp_listener::open(loop_, cfg_.listen,
+                                     [weak](net::tcp_stream_ptr s) {
+                                       if (auto self = weak.lock())
+                                         self->accept(std::move(s));
+                                     });
+    if (!l)
+      return l.error();
+    listener_ = *l;
+    loop_.every(cfg_.flush_period, [weak] {
+      if (auto self = weak.lock())
+        self->flush();
+    });
+    log("RDP server listening on port " + std::to_string(port()));
+    return {};
+  }
+
+  uint16_t port() const override { return listener_ ? listener_->port() : 0; }
+
+  void notify_damage(rect r) override {
+    std::lock_guard lock{mtx_};
+    pending_.push_back(r);
+  }
+
+  size_t session_count() const override {
+    std::lock_guard lock{mtx_};
+    return count_;
+  }
+
+  void stop() override {
+    loop_.call([this] {
+      for (auto& c : clients_) {
+        c.session->disconnect(rdp_error_info::rpc_initiated_disconnect);
+        c.stream->write(c.session->take_output());
+        c.stream->close();
+      }
+      if (listener_)
+        listener_->close();
+    });
+  }
+
+private:
+  void log(const std::string& s) {
+    if (cfg_.log)
+      cfg_.log(s);
+  }
+
+  void accept(net::tcp_stream_ptr s) {
+    rdp_session_config sc;
+    sc.key = key_;
+    sc.allow_rdp_security = cfg_.allow_rdp_security;
+    sc.authenticate = cfg_.authenticate;
+    clients_.push_back(
+        client{s, std::make_unique<rdp_session>(sc, fb_, input_)});
+    auto it = std::prev(clients_.end());
+    {
+      std::lock_guard lock{mtx_};
+      count_ = clients_.size();
+    }
+    log("RDP client connected from " + s->peer());
+    std::weak_ptr<server_impl> weak = shared_from_this();
+    s->start(
+        [this, it](std::span<const uint8_t> bytes) {
+          auto err = it->session->feed(bytes);
+          it->stream->write(it->session->take_output());
+          if (err)
+            log("RDP client " + it->stream->peer()
+                + " dropped: " + error_text(err));
+          if (err || it->session->finished())
+            it->stream->close();
+          else
+            pump(*it);
+        },
+        [weak, it] {
+          if (auto self = weak.lock()) {
+            self->log("RDP client " + it->stream->peer() + " disconnected");
+            self->clients_.erase(it);
+            std::lock_guard lock{self->mtx_};
+            self->count_ = self->clients_.size();
+          }
+        });
+  }
+
+  void pump(client& c) {
+    if (!c.session->active() || c.stream->closed())
+      return;
+    if (!c.was_active) {
+      c.was_active = true;
+      log("RDP client " + c.stream->peer() + " active: user \""
+          + c.session->client().user + "\", " + std::to_string(c.session->bpp())
+          + " bpp, " + std::to_string(c.session->client_core().desktop_width)
+          + "x" + std::to_string(c.session->client_core().desktop_height));
+    }
+    size_t queued = c.stream->queued_bytes();
+    if (queued >= cfg_.max_queued_bytes)
+      return; // this client is behind; its damage keeps merging
+    c.session->encode_pending(cfg_.max_queued_bytes - queued);
+    c.stream->write(c.session->take_output());
+  }
+
+  void flush() {
+    std::vector<rect> damage;
+    {
+      std::lock_guard lock{mtx_};
+      damage.swap(pending_);
+    }
+    for (auto& c : clients_) {
+      for (auto& r : damage)
+        c.session->add_damage(r);
+      pump(c);
+    }
+  }
+
+  net::event_loop& loop_;
+  rdp_server_config cfg_;
+  const frame_source& fb_;
+  input_sink& input_;
+  std::shared_ptr<const rdp::rsa_server_key> key_;
+  std::shared_ptr<net::tcp_listener> listener_;
+  std::list<client> clients_; // loop thread only
+  mutable std::mutex mtx_;
+  std::vector<rect> pending_;
+  size_t count_ = 0;
+};
+
+} // namespace
+
+caf::expected<std::shared_ptr<rdp_server>>
+rdp_server::start(net::event_loop& loop, rdp_server_config cfg,
+                  const frame_source& fb, input_sink& input) {
+  auto s = std::make_shared<server_impl>(loop, std::move(cfg), fb, input);
+  if (auto err = s->open())
+    return err;
+  return std::shared_ptr<rdp_server>{s};
+}
+
+} // namespace tb::display

@@ -1,0 +1,56 @@
+// The RDP server: listens through net/, runs one rdp_session per client on
+// the event loop, and feeds each session the frame buffer's damage at that
+// client's own pace (a session encodes only while its socket keeps up, and
+// its damage merges meanwhile, so a slow client never holds up others).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "display/frame_source.hpp"
+#include "display/input_sink.hpp"
+#include "net/tcp.hpp"
+
+namespace tb::display {
+
+namespace rdp {
+struct client_info;
+}
+
+struct rdp_server_config {
+  net::listen_spec listen;
+  bool allow_rdp_security = true;
+  /// Logon decision; empty = everyone. Never log the password.
+  std::function<bool(const rdp::client_info&)> authenticate;
+  /// Connection events for the log (never credentials).
+  std::function<void(const std::string&)> log;
+  /// How often damage is encoded and sent.
+  std::chrono::milliseconds flush_period{15};
+  /// A client with more unsent bytes than this gets no new updates.
+  size_t max_queued_bytes = 256 * 1024;
+};
+
+class rdp_server {
+public:
+  virtual ~rdp_server() = default;
+
+  /// Starts listening; the loop must outlive the server. Generates the
+  /// server's RSA key.
+  static caf::expected<std::shared_ptr<rdp_server>>
+  start(net::event_loop& loop, rdp_server_config cfg, const frame_source& fb,
+        input_sink& input);
+
+  virtual uint16_t port() const = 0;
+  /// Marks a frame buffer area changed. Thread-safe.
+  virtual void notify_damage(rect r) = 0;
+  virtual size_t session_count() const = 0;
+  /// Disconnects every client and stops listening.
+  virtual void stop() = 0;
+};
+
+} // namespace tb::display

@@ -1,0 +1,127 @@
+// One RDP client connection as a byte-in / byte-out state machine: feed it
+// what the socket received, send what take_output() returns. No sockets,
+// no threads; the server drives it from its loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+
+#include "display/frame_source.hpp"
+#include "display/input_sink.hpp"
+#include "display/rdp/capabilities.hpp"
+#include "display/rdp/client_info.hpp"
+#include "display/rdp/gcc.hpp"
+#include "display/rdp/input_events.hpp"
+#include "display/rdp/sec_layer.hpp"
+
+namespace tb::display {
+
+/// Set Error Info codes the server uses (MS-RDPBCGR 2.2.5.1.1).
+enum class rdp_error_info : uint32_t {
+  rpc_initiated_disconnect = 1,
+  idle_timeout = 3,
+  disconnected_by_other_connection = 5,
+  server_denied_connection = 7,
+};
+
+struct rdp_session_config {
+  /// The server's RSA key for Standard RDP Security (required for it).
+  std::shared_ptr<const rdp::rsa_server_key> key;
+  /// Accept Standard RDP Security clients.
+  bool allow_rdp_security = true;
+  /// Decides on logon; empty = everyone is let in. Never log the password.
+  std::function<bool(const rdp::client_info&)> authenticate;
+};
+
+class rdp_session final {
+public:
+  rdp_session(rdp_session_config cfg, const frame_source& fb,
+              input_sink& input);
+  ~rdp_session();
+
+  /// Bytes from the client. An error means the connection must close
+  /// (after sending take_output(), which may hold a goodbye).
+  caf::error feed(std::span<const uint8_t> bytes);
+
+  /// Everything queued for the client since the last call.
+  std::vector<uint8_t> take_output();
+  size_t pending_output() const { return out_.size(); }
+
+  /// True once the client finished the connection sequence.
+  bool active() const { return state_ == state::active; }
+  /// True when the session said goodbye and the socket should close.
+  bool finished() const { return state_ == state::closed; }
+
+  /// Marks part of the frame buffer as changed.
+  void add_damage(rect r);
+  bool has_damage() const { return !damage_.empty(); }
+  /// Encodes pending damage until about budget bytes are queued.
+  void encode_pending(size_t budget);
+
+  /// Sends Set Error Info + Disconnect Provider Ultimatum, then finishes.
+  void disconnect(rdp_error_info why);
+
+  /// The client's logon data (valid once active; password cleared).
+  const rdp::client_info& client() const { return info_; }
+  const rdp::client_data& client_core() const { return core_; }
+  uint16_t bpp() const { return bpp_; }
+
+private:
+  enum class state {
+    wait_connection_request,
+    wait_connect_initial,
+    wait_mcs, ///< erect domain, attach user, joins
+    wait_security_exchange,
+    wait_client_info,
+    wait_confirm_active,
+    finalizing,
+    active,
+    closed,
+  };
+
+  caf::error handle_frame(std::span<const uint8_t> frame);
+  caf::error handle_connection_request(std::span<const uint8_t> frame);
+  caf::error handle_connect_initial(std::span<const uint8_t> mcs);
+  caf::error handle_domain_pdu(std::span<const uint8_t> mcs);
+  caf::error handle_io_data(std::span<const uint8_t> data);
+  caf::error handle_security_exchange(const rdp::sec_pdu& p);
+  caf::error handle_client_info(const rdp::sec_pdu& p);
+  caf::error handle_share(std::span<const uint8_t> data);
+  caf::error handle_data_pdu(uint8_t type2, std::span<const uint8_t> body);
+  caf::error handle_fastpath(std::span<const uint8_t> frame);
+  void activate();
+
+  void send_mcs(uint16_t channel, std::span<const uint8_t> payload);
+  void send_share(std::span<const uint8_t> pdu);
+  void send_update(uint8_t fastpath_code, std::span<const uint8_t> payload);
+  void send_default_pointer();
+
+  rdp_session_config cfg_;
+  const frame_source& fb_;
+  input_sink& input_;
+  state state_ = state::wait_connection_request;
+  std::vector<uint8_t> in_;
+  std::vector<uint8_t> out_;
+  rdp::sec_layer sec_;
+  rdp::client_data core_;
+  rdp::client_info info_;
+  rdp::client_caps caps_;
+  rdp::pointer_state pointer_;
+  uint32_t requested_protocols_ = 0;
+  uint32_t encryption_method_ = 0;
+  std::vector<uint8_t> server_random_;
+  std::vector<uint16_t> channel_ids_;
+  uint16_t user_channel_ = 0;
+  bool encrypt_license_ = false;
+  bool display_suppressed_ = false;
+  uint16_t bpp_ = 16;
+  std::vector<rect> damage_;
+};
+
+} // namespace tb::display

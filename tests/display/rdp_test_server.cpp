@@ -1,0 +1,180 @@
+// A stand-alone RDP server over a synthetic 1024x768 frame buffer, for the
+// end-to-end tests with real clients (xfreerdp, rdesktop). Prints
+// "listening on port N" once ready and one line per input event:
+//   key 0x1e down ext=0
+//   unicode 0x0061 down
+//   pointer 10 20 buttons=1 wheel=0
+// Options: --ports SPEC (default 0 = any free), --address A (repeatable),
+// --seconds N (exit after N seconds, default 120), --deny (refuse logons).
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/error_text.hpp"
+#include "display/rdp/client_info.hpp"
+#include "display/rdp_server.hpp"
+#include "net/event_loop.hpp"
+
+namespace {
+
+using tb::display::rect;
+
+/// The test pattern: 8x6 blocks of 128x128 in distinct colours, block (0,0)
+/// pure red and unique, a white 1-pixel grid, and the bottom-right block
+/// alternating between blue and yellow on a timer.
+class test_pattern final : public tb::display::frame_source {
+public:
+  static constexpr uint16_t w = 1024, h = 768;
+
+  test_pattern() : px_(size_t{w} * h) { draw(false); }
+
+  uint16_t width() const override { return w; }
+  uint16_t height() const override { return h; }
+  void read(const rect& r, std::span<uint32_t> out) const override {
+    std::lock_guard lock{mtx_};
+    for (unsigned y = 0; y < r.h; ++y)
+      std::memcpy(out.data() + size_t{y} * r.w,
+                  px_.data() + size_t{r.y + y} * w + r.x, r.w * 4u);
+  }
+
+  static uint32_t block_color(unsigned bx, unsigned by) {
+    if (bx == 0 && by == 0)
+      return 0xFF0000;
+    static const uint32_t palette[] = {0x00FF00, 0x0000FF, 0xFFFF00, 0x00FFFF,
+                                       0xFF00FF, 0x808080, 0x008000, 0x800000,
+                                       0x000080, 0x808000, 0x008080, 0x800080};
+    return palette[(bx + by * 8) % 12];
+  }
+
+  /// Toggles the animated block; returns its rectangle.
+  rect toggle() {
+    std::lock_guard lock{mtx_};
+    phase_ = !phase_;
+    fill(7, 5, phase_ ? 0xFFFF00 : 0x0000FF);
+    return rect{7 * 128, 5 * 128, 128, 128};
+  }
+
+private:
+  void fill(unsigned bx, unsigned by, uint32_t c) {
+    for (unsigned y = by * 128; y < by * 128 + 128; ++y)
+      for (unsigned x = bx * 128; x < bx * 128 + 128; ++x) {
+        bool grid = (x % 128 == 0 || y % 128 == 0) && !(bx == 0 && by == 0);
+        // A diagonal gradient inside each block exercises the codecs.
+        uint32_t v = grid ? 0xFFFFFF : c;
+        if (!grid && (y % 128) >= 96)
+          v = ((x & 0xFF) << 16) | ((y & 0xFF) << 8) | ((x + y) & 0xFF);
+        px_[size_t{y} * w + x] = v;
+      }
+  }
+  void draw(bool phase) {
+    for (unsigned by = 0; by < 6; ++by)
+      for (unsigned bx = 0; bx < 8; ++bx)
+        fill(bx, by, block_color(bx, by));
+    fill(7, 5, phase ? 0xFFFF00 : 0x0000FF);
+  }
+
+  mutable std::mutex mtx_;
+  std::vector<uint32_t> px_;
+  bool phase_ = false;
+};
+
+class stdout_sink final : public tb::display::input_sink {
+public:
+  void key(uint8_t code, bool down, bool ext, bool ext1) override {
+    std::printf("key 0x%02x %s ext=%d ext1=%d\n", code, down ? "down" : "up",
+                ext ? 1 : 0, ext1 ? 1 : 0);
+    std::fflush(stdout);
+  }
+  void unicode_key(uint16_t code, bool down) override {
+    std::printf("unicode 0x%04x %s\n", code, down ? "down" : "up");
+    std::fflush(stdout);
+  }
+  void pointer(uint16_t x, uint16_t y, uint8_t buttons, int wheel,
+               int hwheel) override {
+    std::printf("pointer %u %u buttons=%u wheel=%d hwheel=%d\n", x, y, buttons,
+                wheel, hwheel);
+    std::fflush(stdout);
+  }
+  void sync_locks(uint32_t flags) override {
+    std::printf("sync 0x%x\n", flags);
+    std::fflush(stdout);
+  }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  tb::display::rdp_server_config cfg;
+  cfg.listen.ports = "0";
+  int seconds = 120;
+  bool deny = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--ports" && i + 1 < argc)
+      cfg.listen.ports = argv[++i];
+    else if (a == "--address" && i + 1 < argc)
+      cfg.listen.addresses.push_back(argv[++i]);
+    else if (a == "--seconds" && i + 1 < argc)
+      seconds = std::stoi(argv[++i]);
+    else if (a == "--deny")
+      deny = true;
+    else {
+      std::fprintf(stderr, "rdp_test_server: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  cfg.log = [](const std::string& s) {
+    std::printf("log %s\n", s.c_str());
+    std::fflush(stdout);
+  };
+  cfg.authenticate = [deny](const tb::display::rdp::client_info& ci) {
+    std::printf("logon user=\"%s\" domain=\"%s\" screen=%d\n", ci.user.c_str(),
+                ci.domain.c_str(),
+                ci.screen ? static_cast<int>(*ci.screen) : -1);
+    std::fflush(stdout);
+    return !deny;
+  };
+  auto loop = tb::net::event_loop::start();
+  if (!loop) {
+    std::fprintf(stderr, "%s\n", tb::error_text(loop.error()).c_str());
+    return 1;
+  }
+  test_pattern fb;
+  stdout_sink sink;
+  auto server = tb::display::rdp_server::start(**loop, cfg, fb, sink);
+  if (!server) {
+    std::fprintf(stderr, "rdp_test_server: %s\n",
+                 tb::error_text(server.error()).c_str());
+    return 1;
+  }
+  std::printf("listening on port %u\n", (*server)->port());
+  std::fflush(stdout);
+
+  std::atomic<bool> done{false};
+  std::thread animator([&] {
+    while (!done) {
+      for (int i = 0; i < 10 && !done; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      (*server)->notify_damage(fb.toggle());
+    }
+  });
+  timespec limit{seconds, 0};
+  sigtimedwait(&sigs, nullptr, &limit);
+  done = true;
+  animator.join();
+  (*server)->stop();
+  (*loop)->stop();
+  std::printf("stopped\n");
+  return 0;
+}
