@@ -155,6 +155,19 @@ std::vector<uint8_t> build_conference_create_response(const server_data& sd) {
   ud.u32le(0x00080004);
   ud.u32le(sd.requested_protocols);
   ud.u32le(0); // earlyCapabilityFlags
+  // SC_NET
+  size_t n = sd.channel_ids.size();
+  ud.u16le(0x0C03);
+  ud.u16le(static_cast<uint16_t>(8 + 2 * n + ((n % 2) ? 2 : 0)));
+  ud.u16le(mcs_io_channel);
+  ud.u16le(static_cast<uint16_t>(n));
+  for (uint16_t id : sd.channel_ids)
+    ud.u16le(id);
+  if (n % 2)
+    ud.u16le(0);
+
+  // SC_SECURITY last: rdesktop 1.9 parses the certificate up to the end
+  // of the user data, not of the block.
   // SC_SECURITY
   size_t sec_at = ud.size();
   ud.u16le(0x0C02);
@@ -168,17 +181,6 @@ std::vector<uint8_t> build_conference_create_response(const server_data& sd) {
     ud.bytes(sd.server_certificate);
   }
   ud.patch_u16le(sec_at + 2, static_cast<uint16_t>(ud.size() - sec_at));
-  // SC_NET
-  size_t n = sd.channel_ids.size();
-  ud.u16le(0x0C03);
-  ud.u16le(static_cast<uint16_t>(8 + 2 * n + ((n % 2) ? 2 : 0)));
-  ud.u16le(mcs_io_channel);
-  ud.u16le(static_cast<uint16_t>(n));
-  for (uint16_t id : sd.channel_ids)
-    ud.u16le(id);
-  if (n % 2)
-    ud.u16le(0);
-
   byte_writer w;
   w.bytes(std::span<const uint8_t>{t124_oid});
   byte_writer pdu;
@@ -193,10 +195,10 @@ std::vector<uint8_t> build_conference_create_response(const server_data& sd) {
   pdu.bytes("McDn", 4);
   pdu.u16be(static_cast<uint16_t>(0x8000 | ud.size()));
   pdu.bytes(ud.buffer());
-  if (pdu.size() < 0x80)
-    w.u8(static_cast<uint8_t>(pdu.size()));
-  else
-    w.u16be(static_cast<uint16_t>(0x8000 | pdu.size()));
+  // ConnectData::connectPDU length: Windows writes the fixed byte 0x2A
+  // whatever follows, and rdesktop skips exactly 21 header bytes, so a
+  // correct two-byte PER length would break it; FreeRDP ignores the value.
+  w.u8(0x2A);
   w.bytes(pdu.buffer());
   return std::move(w.buffer());
 }
