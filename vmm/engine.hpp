@@ -76,6 +76,10 @@ public:
   /// Stops kick() from signalling the thread; call before it ends.
   virtual void unbind_thread() = 0;
   virtual caf::error set_cpuid(const std::vector<cpuid_entry>& leaves) = 0;
+  /// Local APIC LINT0 = ExtINT, LINT1 = NMI ("virtual wire", as a BIOS
+  /// leaves the BSP), so PIC interrupts reach a guest that never touches
+  /// its APIC.
+  virtual caf::error set_virtual_wire() = 0;
   /// Loads a boot protocol's entry state (general and special registers).
   virtual caf::error set_boot_state(const boot_cpu_state& st) = 0;
   virtual caf::expected<x86_regs> regs() = 0;

@@ -121,6 +121,10 @@ public:
     return kvm_set_cpuid(fd_.get(), leaves);
   }
 
+  caf::error set_virtual_wire() override {
+    return kvm_set_virtual_wire(fd_.get());
+  }
+
   caf::error set_boot_state(const boot_cpu_state& st) override {
     return kvm_set_boot_state(fd_.get(), st);
   }

@@ -16,6 +16,44 @@ namespace tb::vmm {
 
 namespace {
 
+// <linux/kvm.h> declares its flexible arrays with __DECLARE_FLEX_ARRAY,
+// which in C++ adds an empty struct: kvm_cpuid2 grows from 8 to 12 bytes,
+// kvm_xsave from 4096 to 4100, and the ioctl numbers (which encode the
+// size) stop matching the kernel's. These are the C layouts and numbers.
+struct cpuid2_head {
+  uint32_t nent;
+  uint32_t padding;
+};
+struct msr_list_head {
+  uint32_t nmsrs;
+};
+struct msrs_head {
+  uint32_t nmsrs;
+  uint32_t pad;
+};
+struct xsave_c {
+  uint32_t region[1024];
+};
+constexpr unsigned long ioc_get_supported_cpuid =
+    _IOWR(KVMIO, 0x05, cpuid2_head);
+constexpr unsigned long ioc_get_supported_hv_cpuid =
+    _IOWR(KVMIO, 0xc1, cpuid2_head);
+constexpr unsigned long ioc_set_cpuid2 = _IOW(KVMIO, 0x90, cpuid2_head);
+constexpr unsigned long ioc_get_msr_index_list =
+    _IOWR(KVMIO, 0x02, msr_list_head);
+constexpr unsigned long ioc_get_msrs = _IOWR(KVMIO, 0x88, msrs_head);
+constexpr unsigned long ioc_set_msrs = _IOW(KVMIO, 0x89, msrs_head);
+constexpr unsigned long ioc_get_xsave = _IOR(KVMIO, 0xa4, xsave_c);
+constexpr unsigned long ioc_set_xsave = _IOW(KVMIO, 0xa5, xsave_c);
+
+/// A C-layout buffer: a header followed by `n` entries of E.
+template <class Head, class E> struct c_array {
+  std::vector<uint8_t> buf;
+  explicit c_array(size_t n) : buf(sizeof(Head) + n * sizeof(E)) {}
+  Head* head() { return reinterpret_cast<Head*>(buf.data()); }
+  E* entries() { return reinterpret_cast<E*>(buf.data() + sizeof(Head)); }
+};
+
 caf::error ioctl_error(const char* what) {
   return make_errno_error(vmm_errc::kvm_failed, what, errno);
 }
@@ -61,13 +99,12 @@ kvm_segment to_kvm(const x86_segment& s) {
   return k;
 }
 
-/// A kvm_msrs buffer with room for `n` entries.
-std::unique_ptr<kvm_msrs, void (*)(kvm_msrs*)> make_msrs(size_t n) {
-  auto bytes = sizeof(kvm_msrs) + n * sizeof(kvm_msr_entry);
-  auto* p = static_cast<kvm_msrs*>(::operator new(bytes));
-  std::memset(p, 0, bytes);
-  p->nmsrs = static_cast<uint32_t>(n);
-  return {p, [](kvm_msrs* x) { ::operator delete(x); }};
+using msr_buffer = c_array<msrs_head, kvm_msr_entry>;
+
+msr_buffer make_msrs(size_t n) {
+  msr_buffer b{n};
+  b.head()->nmsrs = static_cast<uint32_t>(n);
+  return b;
 }
 
 caf::error capture_msrs(int fd, const kvm_msr_list_cache& list,
@@ -78,13 +115,13 @@ caf::error capture_msrs(int fd, const kvm_msr_list_cache& list,
   while (!idx.empty()) {
     auto buf = make_msrs(idx.size());
     for (size_t i = 0; i < idx.size(); ++i)
-      buf->entries[i].index = idx[i];
-    auto n = ioctl(fd, KVM_GET_MSRS, buf.get());
+      buf.entries()[i].index = idx[i];
+    auto n = ioctl(fd, ioc_get_msrs, buf.buf.data());
     if (n < 0)
       return ioctl_error("KVM_GET_MSRS");
     if (static_cast<size_t>(n) == idx.size()) {
       for (size_t i = 0; i < idx.size(); ++i)
-        st.msrs.push_back({buf->entries[i].index, buf->entries[i].data});
+        st.msrs.push_back({buf.entries()[i].index, buf.entries()[i].data});
       return caf::none;
     }
     idx.erase(idx.begin() + n);
@@ -97,10 +134,10 @@ caf::error restore_msrs(int fd, const std::vector<msr_value>& msrs) {
     return caf::none;
   auto buf = make_msrs(msrs.size());
   for (size_t i = 0; i < msrs.size(); ++i) {
-    buf->entries[i].index = msrs[i].index;
-    buf->entries[i].data = msrs[i].value;
+    buf.entries()[i].index = msrs[i].index;
+    buf.entries()[i].data = msrs[i].value;
   }
-  auto n = ioctl(fd, KVM_SET_MSRS, buf.get());
+  auto n = ioctl(fd, ioc_set_msrs, buf.buf.data());
   if (n < 0)
     return ioctl_error("KVM_SET_MSRS");
   if (static_cast<size_t>(n) != msrs.size())
@@ -138,38 +175,36 @@ caf::error set_blob(int fd, unsigned long req, const char* name,
 
 kvm_msr_list_cache kvm_saved_msrs(int kvm_fd) {
   kvm_msr_list_cache out;
-  kvm_msr_list probe{};
-  probe.nmsrs = 0;
-  ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe); // E2BIG, sets nmsrs.
-  auto bytes = sizeof(kvm_msr_list) + probe.nmsrs * sizeof(uint32_t);
-  std::vector<uint8_t> buf(bytes);
-  auto* list = reinterpret_cast<kvm_msr_list*>(buf.data());
-  list->nmsrs = probe.nmsrs;
-  if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0)
+  msr_list_head probe{0};
+  ioctl(kvm_fd, ioc_get_msr_index_list, &probe); // E2BIG, sets nmsrs.
+  c_array<msr_list_head, uint32_t> list{probe.nmsrs};
+  list.head()->nmsrs = probe.nmsrs;
+  if (ioctl(kvm_fd, ioc_get_msr_index_list, list.buf.data()) < 0)
     return out;
+  auto* first = list.entries();
+  auto* last = first + list.head()->nmsrs;
   for (auto want : wanted_msrs)
-    if (std::find(list->indices, list->indices + list->nmsrs, want)
-        != list->indices + list->nmsrs)
+    if (std::find(first, last, want) != last)
       out.indices.push_back(want);
   return out;
 }
 
 caf::expected<std::vector<cpuid_entry>> kvm_supported_cpuid(int kvm_fd,
                                                             unsigned long req) {
+  bool hv = req == KVM_GET_SUPPORTED_HV_CPUID;
+  auto ioc = hv ? ioc_get_supported_hv_cpuid : ioc_get_supported_cpuid;
   for (uint32_t n = 128; n <= 4096; n *= 2) {
-    std::vector<uint8_t> buf(sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2));
-    auto* c = reinterpret_cast<kvm_cpuid2*>(buf.data());
-    c->nent = n;
-    if (ioctl(kvm_fd, req, c) < 0) {
+    c_array<cpuid2_head, kvm_cpuid_entry2> c{n};
+    c.head()->nent = n;
+    if (ioctl(kvm_fd, ioc, c.buf.data()) < 0) {
       if (errno == E2BIG)
         continue;
-      return ioctl_error(req == KVM_GET_SUPPORTED_CPUID
-                             ? "KVM_GET_SUPPORTED_CPUID"
-                             : "KVM_GET_SUPPORTED_HV_CPUID");
+      return ioctl_error(hv ? "KVM_GET_SUPPORTED_HV_CPUID"
+                            : "KVM_GET_SUPPORTED_CPUID");
     }
     std::vector<cpuid_entry> out;
-    for (uint32_t i = 0; i < c->nent; ++i) {
-      const auto& e = c->entries[i];
+    for (uint32_t i = 0; i < c.head()->nent; ++i) {
+      const auto& e = c.entries()[i];
       out.push_back({e.function, e.index, e.flags, e.eax, e.ebx, e.ecx, e.edx});
     }
     return out;
@@ -179,12 +214,10 @@ caf::expected<std::vector<cpuid_entry>> kvm_supported_cpuid(int kvm_fd,
 }
 
 caf::error kvm_set_cpuid(int vcpu_fd, const std::vector<cpuid_entry>& leaves) {
-  std::vector<uint8_t> buf(sizeof(kvm_cpuid2)
-                           + leaves.size() * sizeof(kvm_cpuid_entry2));
-  auto* c = reinterpret_cast<kvm_cpuid2*>(buf.data());
-  c->nent = static_cast<uint32_t>(leaves.size());
+  c_array<cpuid2_head, kvm_cpuid_entry2> c{leaves.size()};
+  c.head()->nent = static_cast<uint32_t>(leaves.size());
   for (size_t i = 0; i < leaves.size(); ++i) {
-    auto& e = c->entries[i];
+    auto& e = c.entries()[i];
     const auto& l = leaves[i];
     e.function = l.function;
     e.index = l.index;
@@ -194,8 +227,21 @@ caf::error kvm_set_cpuid(int vcpu_fd, const std::vector<cpuid_entry>& leaves) {
     e.ecx = l.ecx;
     e.edx = l.edx;
   }
-  if (ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0)
+  if (ioctl(vcpu_fd, ioc_set_cpuid2, c.buf.data()) < 0)
     return ioctl_error("KVM_SET_CPUID2");
+  return caf::none;
+}
+
+caf::error kvm_set_virtual_wire(int vcpu_fd) {
+  constexpr size_t lvt_lint0 = 0x350, lvt_lint1 = 0x360;
+  constexpr uint32_t mode_extint = 0x700, mode_nmi = 0x400;
+  kvm_lapic_state lapic{};
+  if (ioctl(vcpu_fd, KVM_GET_LAPIC, &lapic) < 0)
+    return ioctl_error("KVM_GET_LAPIC");
+  std::memcpy(lapic.regs + lvt_lint0, &mode_extint, 4);
+  std::memcpy(lapic.regs + lvt_lint1, &mode_nmi, 4);
+  if (ioctl(vcpu_fd, KVM_SET_LAPIC, &lapic) < 0)
+    return ioctl_error("KVM_SET_LAPIC");
   return caf::none;
 }
 
@@ -267,8 +313,7 @@ caf::expected<vcpu_state> kvm_capture(int fd, uint32_t index,
       || (err = get_blob<kvm_regs>(fd, KVM_GET_REGS, "KVM_GET_REGS", st.regs))
       || (err =
               get_blob<kvm_sregs>(fd, KVM_GET_SREGS, "KVM_GET_SREGS", st.sregs))
-      || (err =
-              get_blob<kvm_xsave>(fd, KVM_GET_XSAVE, "KVM_GET_XSAVE", st.xsave))
+      || (err = get_blob<xsave_c>(fd, ioc_get_xsave, "KVM_GET_XSAVE", st.xsave))
       || (err = get_blob<kvm_xcrs>(fd, KVM_GET_XCRS, "KVM_GET_XCRS", st.xcrs))
       || (err = get_blob<kvm_lapic_state>(fd, KVM_GET_LAPIC, "KVM_GET_LAPIC",
                                           st.lapic))
@@ -297,8 +342,7 @@ caf::error kvm_restore(int fd, const vcpu_state& st) {
   caf::error err;
   if ((err = set_blob<kvm_sregs>(fd, KVM_SET_SREGS, "KVM_SET_SREGS", st.sregs))
       || (err = set_blob<kvm_regs>(fd, KVM_SET_REGS, "KVM_SET_REGS", st.regs))
-      || (err =
-              set_blob<kvm_xsave>(fd, KVM_SET_XSAVE, "KVM_SET_XSAVE", st.xsave))
+      || (err = set_blob<xsave_c>(fd, ioc_set_xsave, "KVM_SET_XSAVE", st.xsave))
       || (err = set_blob<kvm_xcrs>(fd, KVM_SET_XCRS, "KVM_SET_XCRS", st.xcrs))
       || (err = set_blob<kvm_lapic_state>(fd, KVM_SET_LAPIC, "KVM_SET_LAPIC",
                                           st.lapic))

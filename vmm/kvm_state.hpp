@@ -23,6 +23,7 @@ kvm_msr_list_cache kvm_saved_msrs(int kvm_fd);
 caf::expected<std::vector<cpuid_entry>> kvm_supported_cpuid(int kvm_fd,
                                                             unsigned long req);
 caf::error kvm_set_cpuid(int vcpu_fd, const std::vector<cpuid_entry>& leaves);
+caf::error kvm_set_virtual_wire(int vcpu_fd);
 caf::error kvm_set_boot_state(int vcpu_fd, const boot_cpu_state& st);
 caf::expected<x86_regs> kvm_get_regs(int vcpu_fd);
 caf::expected<vcpu_state> kvm_capture(int vcpu_fd, uint32_t index,
