@@ -33,11 +33,23 @@ class global_config {
 public:
   /// Loads `<folder>/VirtualBox.xml`, or starts a default one if missing.
   static caf::expected<global_config> load(const std::string& folder);
+  /// Parses `text` as `<folder>/VirtualBox.xml` (fuzzing, tests).
+  static caf::expected<global_config> parse(std::string_view text,
+                                            const std::string& folder);
+  /// The default file VirtualBox 7.0 starts a new folder with.
+  static global_config create(const std::string& folder);
 
   caf::error save();
   const std::string& path() const { return path_; }
   const std::string& folder() const { return folder_; }
+  /// Version written by save(): 1.12 .. 1.19, as read when in that range.
+  settings_version version() const { return version_; }
+  settings_version loaded_version() const { return loaded_version_; }
+  const xml_document& document() const { return doc_; }
+  xml_node& global_node();
+  const xml_node& global_node() const;
 
+  /// Registered machines; a relative src is resolved against folder().
   std::vector<machine_entry> machines() const;
   void add_machine(const machine_entry& e);
   void remove_machine(const std::string& uuid_braced);
@@ -61,6 +73,7 @@ private:
   std::string folder_;
   std::string path_;
   xml_document doc_;
+  settings_version version_;
   settings_version loaded_version_;
 };
 
