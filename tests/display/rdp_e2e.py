@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""End-to-end proof of the RDP server with real clients.
+
+For each client (xfreerdp 16/32 bpp with Standard RDP Security, rdesktop
+16 bpp): start rdp_test_server on a free loopback port and an Xvfb, run the
+client, screenshot the X display until the test pattern shows, compare the
+pattern's blocks and gradients, check that the animated block changes, send
+a key and a click with xdotool and check the server logged the scancode and
+the button. Every wait is bounded; everything started is killed at the end.
+
+usage: rdp_e2e.py <rdp_test_server> <work dir>
+"""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+SERVER, WORK = sys.argv[1], sys.argv[2]
+os.makedirs(WORK, exist_ok=True)
+BLOCK = 128
+
+
+def block_color(bx, by):
+    if bx == 0 and by == 0:
+        return 0xFF0000
+    palette = [0x00FF00, 0x0000FF, 0xFFFF00, 0x00FFFF, 0xFF00FF, 0x808080,
+               0x008000, 0x800000, 0x000080, 0x808000, 0x008080, 0x800080]
+    return palette[(bx + by * 8) % 12]
+
+
+def gradient(x, y):
+    return ((x & 0xFF) << 16) | ((y & 0xFF) << 8) | ((x + y) & 0xFF)
+
+
+def rgb(v):
+    return ((v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF)
+
+
+class Server:
+    def __init__(self, extra=()):
+        self.lines = []
+        self.proc = subprocess.Popen([SERVER, "--seconds", "90", *extra],
+                                     stdout=subprocess.PIPE, text=True)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        self.port = None
+        deadline = time.time() + 10
+        while time.time() < deadline and self.port is None:
+            for l in list(self.lines):
+                if l.startswith("listening on port "):
+                    self.port = int(l.split()[-1])
+            time.sleep(0.05)
+        if self.port is None:
+            raise RuntimeError("test server did not report a port")
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_line(self, pred, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if any(pred(l) for l in list(self.lines)):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Xvfb:
+    def __init__(self):
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24",
+             "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
+        os.close(w)
+        data = b""
+        deadline = time.time() + 10
+        while not data.endswith(b"\n") and time.time() < deadline:
+            chunk = os.read(r, 16)
+            if not chunk:
+                break
+            data += chunk
+        os.close(r)
+        self.display = ":" + data.decode().strip()
+        self.env = dict(os.environ, DISPLAY=self.display)
+
+    def shot(self, path=None):
+        out = subprocess.run(["import", "-window", "root", "-depth", "8", "ppm:-"],
+                             env=self.env, capture_output=True, timeout=20)
+        if out.returncode != 0:
+            return None
+        img = parse_ppm(out.stdout)
+        if path:
+            subprocess.run(["convert", "ppm:-", path], input=out.stdout,
+                           timeout=20)
+        return img
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def parse_ppm(b):
+    # P6\n<w> <h>\n<max>\n<data>
+    fields, pos = [], 0
+    while len(fields) < 4:
+        while b[pos:pos + 1].isspace():
+            pos += 1
+        if b[pos:pos + 1] == b"#":
+            pos = b.index(b"\n", pos)
+            continue
+        end = pos
+        while not b[end:end + 1].isspace():
+            end += 1
+        fields.append(b[pos:end])
+        pos = end
+    pos += 1
+    w, h = int(fields[1]), int(fields[2])
+    return (w, h, b[pos:pos + w * h * 3])
+
+
+def pixel(img, x, y):
+    w, h, data = img
+    i = (y * w + x) * 3
+    return tuple(data[i:i + 3])
+
+
+def close(a, b, tol):
+    return all(abs(p - q) <= tol for p, q in zip(a, b))
+
+
+def find_pattern(img):
+    """Top-left of the unique pure-red block, or None."""
+    w, h, data = img
+    for y in range(0, h, 4):
+        row = y * w * 3
+        for x in range(0, w, 4):
+            i = row + x * 3
+            if data[i] > 240 and data[i + 1] < 16 and data[i + 2] < 16:
+                # walk up/left to the block's corner
+                while x > 0 and close(pixel(img, x - 1, y), (255, 0, 0), 16):
+                    x -= 1
+                while y > 0 and close(pixel(img, x, y - 1), (255, 0, 0), 16):
+                    y -= 1
+                return (x, y)
+    return None
+
+
+def check_pattern(img, off, tol):
+    """Problems found comparing the screenshot with the pattern."""
+    ox, oy = off
+    bad = []
+    for by in range(6):
+        for bx in range(8):
+            if (bx, by) == (7, 5):
+                continue
+            x, y = ox + bx * BLOCK + 64, oy + by * BLOCK + 48
+            want = rgb(block_color(bx, by))
+            got = pixel(img, x, y)
+            if not close(got, want, tol):
+                bad.append(f"block {bx},{by}: {got} != {want}")
+            for gx in (5, 40, 90, 120):
+                px, py = bx * BLOCK + gx, by * BLOCK + 96 + (gx % 31)
+                want = rgb(gradient(px, py))
+                got = pixel(img, ox + px, oy + py)
+                if not close(got, want, tol):
+                    bad.append(f"gradient {px},{py}: {got} != {want}")
+    return bad
+
+
+def anim_color(img, off):
+    return pixel(img, off[0] + 7 * BLOCK + 64, off[1] + 5 * BLOCK + 48)
+
+
+def run_client(name, argv_fn, tol):
+    print(f"--- {name}", flush=True)
+    server, x, client = Server(), Xvfb(), None
+    try:
+        argv = argv_fn(server.port)
+        t0 = time.time()
+        client = subprocess.Popen(argv, env=x.env, stdin=subprocess.DEVNULL,
+                                  stdout=open(f"{WORK}/{name}.client.log", "w"),
+                                  stderr=subprocess.STDOUT)
+        off, img = None, None
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            img = x.shot()
+            if img and (off := find_pattern(img)) and not check_pattern(
+                    img, off, tol):
+                break
+            if client.poll() is not None:
+                break
+            time.sleep(0.3)
+        shown = time.time() - t0
+        x.shot(f"{WORK}/{name}.png")
+        if off is None:
+            return [f"{name}: test pattern never appeared (client exit "
+                    f"{client.poll()})"]
+        bad = check_pattern(img, off, tol)
+        if bad:
+            return [f"{name}: " + "; ".join(bad[:5])]
+        print(f"{name}: pattern at offset {off} after {shown:.2f} s",
+              flush=True)
+        # The animated block toggles every 0.5 s between blue and yellow.
+        first = anim_color(img, off)
+        seen = {first}
+        deadline = time.time() + 5
+        while time.time() < deadline and len(seen) < 2:
+            time.sleep(0.1)
+            s = x.shot()
+            if s:
+                seen.add(anim_color(s, off))
+        if len(seen) < 2:
+            return [f"{name}: animated block never changed from {first}"]
+        for c in seen:
+            if not (close(c, (0, 0, 255), tol) or close(c, (255, 255, 0), tol)):
+                return [f"{name}: animated block shows {c}"]
+        # Input: move into the client window, type 'a' (scancode 0x1e),
+        # click the left button.
+        env = x.env
+        subprocess.run(["xdotool", "mousemove", str(off[0] + 300),
+                        str(off[1] + 200)], env=env, timeout=10)
+        time.sleep(0.3)
+        subprocess.run(["xdotool", "key", "a"], env=env, timeout=10)
+        subprocess.run(["xdotool", "click", "1"], env=env, timeout=10)
+        problems = []
+        if not server.wait_line(lambda l: l.startswith("key 0x1e down"), 5):
+            problems.append(f"{name}: server never logged key 0x1e down")
+        if not server.wait_line(lambda l: l.startswith("key 0x1e up"), 5):
+            problems.append(f"{name}: server never logged key 0x1e up")
+        if not server.wait_line(
+                lambda l: l.startswith("pointer 300 200 buttons=1"), 5):
+            problems.append(f"{name}: server never logged the click at "
+                            "300,200")
+        return problems
+    finally:
+        if client and client.poll() is None:
+            client.terminate()
+            try:
+                client.wait(10)
+            except subprocess.TimeoutExpired:
+                client.kill()
+                client.wait()
+        server.stop()
+        x.stop()
+        with open(f"{WORK}/{name}.server.log", "w") as f:
+            f.write("\n".join(server.lines) + "\n")
+
+
+def run_refused(name, argv_fn, server_args=()):
+    """A client the server must turn away: it exits non-zero in bounded
+    time."""
+    print(f"--- {name}", flush=True)
+    server, x = Server(server_args), Xvfb()
+    try:
+        r = subprocess.run(argv_fn(server.port), env=x.env,
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=40)
+        with open(f"{WORK}/{name}.client.log", "w") as f:
+            f.write(r.stdout + r.stderr)
+        print(f"{name}: client exit {r.returncode}", flush=True)
+        return [] if r.returncode != 0 else [f"{name}: client succeeded"]
+    finally:
+        server.stop()
+        x.stop()
+
+
+def xfreerdp(bpp):
+    return lambda p: ["xfreerdp", f"/v:127.0.0.1:{p}", "/sec:rdp", "/u:test",
+                      "/p:test", "/cert:ignore", f"/bpp:{bpp}",
+                      "/log-level:WARN"]
+
+
+problems = []
+problems += run_client("xfreerdp16", xfreerdp(16), 12)
+problems += run_client("xfreerdp32", xfreerdp(32), 2)
+problems += run_client(
+    "rdesktop16",
+    lambda p: ["rdesktop", "-a", "16", "-u", "test", "-p", "test",
+               f"127.0.0.1:{p}"], 12)
+# NLA only: we have no CredSSP, negotiation must fail cleanly.
+problems += run_refused(
+    "xfreerdp_nla",
+    lambda p: ["xfreerdp", f"/v:127.0.0.1:{p}", "/sec:nla", "/u:test",
+               "/p:test", "/cert:ignore", "/auth-only", "/log-level:WARN"])
+# A refused logon ends the connection.
+problems += run_refused(
+    "xfreerdp_denied",
+    lambda p: ["xfreerdp", f"/v:127.0.0.1:{p}", "/sec:rdp", "/u:test",
+               "/p:wrong", "/cert:ignore", "/auth-only", "/log-level:WARN"],
+    ["--deny"])
+for p in problems:
+    print("FAIL", p)
+print("e2e: %d problem(s)" % len(problems))
+sys.exit(1 if problems else 0)
