@@ -209,12 +209,15 @@ void machine_config::set_description(const std::string& text) {
 }
 
 hardware_settings machine_config::hardware() const {
+  const auto* node = machine_node().child("Hardware");
+  if (!node) // only if a caller removed it through machine_node()
+    return {};
   value_reader r{path_};
-  return read_hardware(*machine_node().child("Hardware"), r);
+  return read_hardware(*node, r);
 }
 
 void machine_config::set_hardware(const hardware_settings& hw) {
-  auto& node = *machine_node().child("Hardware");
+  auto& node = machine_node().ensure_child("Hardware", TB_MACHINE_ORDER);
   value_reader r{path_};
   write_hardware(node, hw, read_hardware(node, r));
 }

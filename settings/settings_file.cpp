@@ -65,11 +65,15 @@ std::string folder_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-/// Writes `text` to `tmp` and fsyncs it; removes it again on failure.
-caf::error write_temp(const std::string& tmp, std::string_view text) {
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+/// Writes `text` to `tmp` and fsyncs it; removes it again on failure. The
+/// mode is the replaced file's, else 0600 (the files hold password hashes).
+caf::error write_temp(const std::string& tmp, std::string_view text,
+                      mode_t mode) {
+  int fd = ::open(tmp.c_str(),
+                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
     return io_fail("cannot create", tmp, errno);
+  ::fchmod(fd, mode); // O_CREAT's mode does not apply to a stale file
   if (int err = write_sync_close(fd, text); err != 0) {
     ::unlink(tmp.c_str());
     return io_fail("cannot write", tmp, err);
@@ -223,7 +227,9 @@ caf::expected<xml_document> read_settings_file(const std::string& path) {
 caf::error write_settings_file(const std::string& path,
                                const xml_document& doc) {
   auto tmp = path + "-tmp";
-  if (auto err = write_temp(tmp, write_xml(doc)))
+  struct stat st {};
+  mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
+  if (auto err = write_temp(tmp, write_xml(doc), mode))
     return err;
   if (auto err = keep_previous(path)) {
     ::unlink(tmp.c_str());
@@ -258,7 +264,7 @@ caf::error copy_upgrade_backup(const std::string& path,
   if (!text)
     return caf::none; // nothing to back up; VirtualBox ignores this too
   int fd =
-      ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0)
     return errno == ENOSPC ? io_fail("cannot back up to", target, ENOSPC)
                            : caf::none;

@@ -107,6 +107,19 @@ TEST(write_settings_file, keeps_prev_and_leaves_no_tmp) {
   EXPECT_EQ(slurp(path + "-prev"), first);
 }
 
+TEST(write_settings_file, new_files_are_private_existing_modes_kept) {
+  temp_folder dir;
+  auto path = dir / "VirtualBox.xml";
+  ASSERT_FALSE(write_settings_file(path, make_doc("one")));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ::chmod(path.c_str(), 0640);
+  ASSERT_FALSE(write_settings_file(path, make_doc("two")));
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+}
+
 void expect_failure_keeps_original(const std::string& path,
                                    const std::string& needle) {
   auto before = slurp(path);
