@@ -1,4 +1,7 @@
 // The session state machine against malformed and out-of-order input.
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
 
 #include "actors/error_text.hpp"
@@ -95,5 +98,74 @@ TEST(rdp_session, nla_only_client_gets_a_failure_and_the_session_ends) {
   ASSERT_EQ(out.size(), 19u);
   EXPECT_EQ(out[11], 0x03); // RDP_NEG_FAILURE
   EXPECT_EQ(out[15], 0x02); // SSL_NOT_ALLOWED_BY_SERVER
+  EXPECT_TRUE(s.finished());
+}
+
+namespace {
+
+std::vector<uint8_t> corpus(const char* name) {
+  std::ifstream in(std::string{TB_SOURCE_DIR} + "/fuzz/corpus/rdp_fuzz/" + name,
+                   std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class recording_sink final : public input_sink {
+public:
+  void key(uint8_t code, bool down, bool, bool) override {
+    log += "key " + std::to_string(code) + (down ? " down\n" : " up\n");
+  }
+  void unicode_key(uint16_t code, bool down) override {
+    log += "unicode " + std::to_string(code) + (down ? " down\n" : " up\n");
+  }
+  void pointer(uint16_t x, uint16_t y, uint8_t b, int, int) override {
+    log += "pointer " + std::to_string(x) + "," + std::to_string(y) + " "
+           + std::to_string(b) + "\n";
+  }
+  void sync_locks(uint32_t) override {}
+  std::string log;
+};
+
+} // namespace
+
+// A whole unencrypted connection (client offers no encryption methods):
+// transcript built by tests/display/make_rdp_corpus.py.
+TEST(rdp_session, plain_transcript_reaches_active_and_delivers_input) {
+  auto t = corpus("session_plain_fastpath.bin");
+  ASSERT_GT(t.size(), 1000u);
+  blank_fb fb;
+  recording_sink sink;
+  rdp_session s{config(), fb, sink};
+  auto err = s.feed(t);
+  ASSERT_FALSE(err) << tb::error_text(err);
+  EXPECT_TRUE(s.active());
+  EXPECT_EQ(s.client().user, "test");
+  EXPECT_EQ(s.client().domain, "corp");
+  EXPECT_EQ(s.client().screen, 1u);
+  EXPECT_TRUE(s.client().password.empty()); // wiped after the decision
+  EXPECT_EQ(sink.log, "key 30 down\nkey 30 up\npointer 10,20 1\n"
+                      "pointer 10,20 0\nkey 30 down\nkey 30 up\n"
+                      "pointer 5,6 0\nunicode 97 down\n");
+  auto out = s.take_output();
+  s.encode_pending(1 << 20);
+  auto updates = s.take_output();
+  // Fast-path bitmap updates (action 0, unencrypted): the whole 640x480.
+  ASSERT_GT(updates.size(), 100u);
+  EXPECT_EQ(updates[0], 0x00);
+  EXPECT_FALSE(s.has_damage());
+}
+
+TEST(rdp_session, slow_path_client_gets_slow_path_updates_and_can_leave) {
+  auto t = corpus("session_plain_slowpath.bin");
+  blank_fb fb;
+  recording_sink sink;
+  rdp_session s{config(), fb, sink};
+  ASSERT_FALSE(s.feed(std::span{t}.first(t.size() - 9)));
+  ASSERT_TRUE(s.active());
+  s.take_output();
+  s.encode_pending(1 << 20);
+  auto updates = s.take_output();
+  ASSERT_GT(updates.size(), 100u);
+  EXPECT_EQ(updates[0], 0x03);                // TPKT: slow-path Update PDUs
+  ASSERT_FALSE(s.feed(std::span{t}.last(9))); // Disconnect Provider Ultimatum
   EXPECT_TRUE(s.finished());
 }
