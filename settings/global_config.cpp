@@ -86,6 +86,8 @@ caf::error check(const xml_node& global, const std::string& what) {
                                    + "\" is not a UUID");
     }
   }
+  if (auto err = check_media(global, what))
+    return err;
   value_reader r{what};
   (void)r.u32(global.child("SystemProperties"), "LogHistoryCount", 3);
   return r.error();

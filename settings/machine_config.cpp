@@ -142,6 +142,8 @@ caf::expected<machine_config> machine_config::parse(std::string_view text,
     return err;
   if (auto err = check_snapshots(*mach, path))
     return err;
+  if (auto err = check_media(*mach, path))
+    return err;
   hash_plain_password(*mach);
   doc->root->set_attr("version", m.version_.to_string());
   m.doc_ = std::move(*doc);

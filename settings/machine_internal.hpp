@@ -27,6 +27,9 @@ void write_storage(xml_node& hw, const std::vector<storage_controller>& want);
 
 /// MediaRegistry of `owner` (Machine or Global), flattened.
 std::vector<medium_entry> read_media(const xml_node& owner);
+/// Rejects registry entries VirtualBox would refuse (no uuid, location or,
+/// for base disks, format).
+caf::error check_media(const xml_node& owner, const std::string& what);
 void add_medium(xml_node& owner, const medium_entry& m,
                 std::initializer_list<std::string_view> owner_order);
 void remove_medium(xml_node& owner, const std::string& uuid);

@@ -14,6 +14,8 @@ const std::initializer_list<std::string_view> controller_types = {
 
 attached_device read_device(const xml_node& d, value_reader& r) {
   attached_device a;
+  if (!d.attr("type"))
+    r.fail(&d, "type", "missing");
   a.type = r.choice(&d, "type", "HardDisk", {"HardDisk", "DVD", "Floppy"});
   if (!d.attr("port") || !d.attr("device"))
     r.fail(&d, d.attr("port") ? "device" : "port", "missing");
@@ -192,7 +194,34 @@ find_medium(xml_node& parent, const char* element, const std::string& uuid) {
   return {nullptr, nullptr};
 }
 
+void check_entries(const xml_node& n, const media_kind& k, value_reader& r,
+                   int depth) {
+  for (const auto* e : n.children(k.element)) {
+    const auto* uuid = e->attr("uuid");
+    if (!uuid)
+      r.fail(e, "uuid", "missing");
+    else if (!valid_uuid(*uuid))
+      r.fail(e, "uuid", "\"" + *uuid + "\" is not a UUID");
+    if (!e->attr("location"))
+      r.fail(e, "location", "missing");
+    if (std::string_view{k.kind} == "HardDisk") {
+      if (depth == 0 && !e->attr("format"))
+        r.fail(e, "format", "missing");
+      check_entries(*e, k, r, depth + 1);
+    }
+  }
+}
+
 } // namespace
+
+caf::error check_media(const xml_node& owner, const std::string& what) {
+  value_reader r{what};
+  if (const auto* reg = owner.child("MediaRegistry"))
+    for (const auto& k : media_kinds)
+      if (const auto* list = reg->child(k.list))
+        check_entries(*list, k, r, 0);
+  return r.error();
+}
 
 std::vector<medium_entry> read_media(const xml_node& owner) {
   std::vector<medium_entry> out;

@@ -36,6 +36,11 @@ public:
   /// Sets or adds an attribute; new attributes go last.
   void set_attr(std::string_view name, std::string_view value);
   void remove_attr(std::string_view name);
+  /// Appends an attribute without looking for one of the same name (for
+  /// callers that already know it is new, such as the parser).
+  void add_attr(std::string name, std::string value) {
+    attrs_.emplace_back(std::move(name), std::move(value));
+  }
   const std::vector<std::pair<std::string, std::string>>& attrs() const {
     return attrs_;
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <rapidxml/rapidxml.hpp>
@@ -175,18 +176,19 @@ struct converter {
       return bad("elements nested deeper than " + std::to_string(max_xml_depth)
                  + " levels");
     std::string_view name{src.name(), src.name_size()};
+    std::unordered_set<std::string_view> seen; // linear even for huge lists
     for (auto* a = src.first_attribute(); a; a = a->next_attribute()) {
       std::string_view an{a->name(), a->name_size()};
       std::string_view av{a->value(), a->value_size()};
       if (!valid_name(an))
         return bad("element <" + std::string{name}
                    + "> has an attribute with an invalid name");
-      if (dst.attr(an))
+      if (!seen.insert(an).second)
         return bad("element <" + std::string{name} + "> has attribute "
                    + std::string{an} + " twice");
       if (!check_text(av, "an attribute", name))
         return false;
-      dst.set_attr(an, av);
+      dst.add_attr(std::string{an}, std::string{av});
     }
     std::string text;
     bool has_elements = false;

@@ -466,6 +466,17 @@ TEST(machine_config, rejects_bad_files_with_clear_errors) {
                                "type=\"HardDisk\" port=\"0\"/>"
                                "</StorageController></StorageControllers>"),
                   settings_errc::invalid_value, "device");
+  expect_rejected(
+      machine_text("1.19-linux", "",
+                   "<MediaRegistry><HardDisks><HardDisk uuid=\"{aaaaaaaa-0000-"
+                   "0000-0000-000000000001}\" location=\"a.vdi\"/></HardDisks>"
+                   "</MediaRegistry>"),
+      settings_errc::invalid_value, "format");
+  expect_rejected(machine_text("1.19-linux", "",
+                               "<MediaRegistry><DVDImages><Image "
+                               "location=\"a.iso\"/></DVDImages>"
+                               "</MediaRegistry>"),
+                  settings_errc::invalid_value, "uuid");
   auto missing = machine_config::load("/nonexistent/x.vbox");
   ASSERT_FALSE(missing);
   EXPECT_NE(error_text(missing.error()).find("/nonexistent/x.vbox"),
