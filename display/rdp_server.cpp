@@ -104,7 +104,14 @@ private:
         },
         [weak, it] {
           if (auto self = weak.lock()) {
-            self->log("RDP client " + it->stream->peer() + " disconnected");
+            auto st = it->session->statistics();
+            self->log("RDP client " + it->stream->peer()
+                      + " disconnected: " + std::to_string(st.frames)
+                      + " frames, " + std::to_string(st.update_pdus)
+                      + " update PDUs, " + std::to_string(st.update_bytes)
+                      + " update bytes, " + std::to_string(st.encrypted_out)
+                      + " packets encrypted, " + std::to_string(st.decrypted_in)
+                      + " packets decrypted");
             self->clients_.erase(it);
             std::lock_guard lock{self->mtx_};
             self->count_ = self->clients_.size();

@@ -72,6 +72,16 @@ public:
   const rdp::client_data& client_core() const { return core_; }
   uint16_t bpp() const { return bpp_; }
 
+  /// Counters for logs and measurements.
+  struct stats {
+    uint64_t frames = 0;      ///< times all pending damage was sent
+    uint64_t update_pdus = 0; ///< bitmap update PDUs
+    uint64_t update_bytes = 0;
+    uint32_t encrypted_out = 0;
+    uint32_t decrypted_in = 0;
+  };
+  stats statistics() const;
+
 private:
   enum class state {
     wait_connection_request,
@@ -122,6 +132,7 @@ private:
   bool display_suppressed_ = false;
   uint16_t bpp_ = 16;
   std::vector<rect> damage_;
+  stats stats_;
 };
 
 } // namespace tb::display

@@ -115,6 +115,7 @@ void rdp_session::encode_pending(size_t budget) {
   fmt.compress = caps_.bitmap_compression;
   fmt.no_compression_header =
       (caps_.extra_flags & no_bitmap_compression_hdr) != 0;
+  bool had_work = !damage_.empty();
   while (!damage_.empty() && out_.size() < budget) {
     // One band of the oldest rectangle at a time, so a big update does not
     // delay input handling or other clients for long.
@@ -126,9 +127,21 @@ void rdp_session::encode_pending(size_t budget) {
       d.y = static_cast<uint16_t>(d.y + band.h);
       d.h = static_cast<uint16_t>(d.h - band.h);
     }
-    for (auto& payload : encode_bitmap_updates(fb_, band, fmt))
+    for (auto& payload : encode_bitmap_updates(fb_, band, fmt)) {
       send_update(0x01, payload); // FASTPATH_UPDATETYPE_BITMAP
+      ++stats_.update_pdus;
+      stats_.update_bytes += payload.size();
+    }
   }
+  if (had_work && damage_.empty())
+    ++stats_.frames;
+}
+
+rdp_session::stats rdp_session::statistics() const {
+  stats s = stats_;
+  s.encrypted_out = sec_.packets_out();
+  s.decrypted_in = sec_.packets_in();
+  return s;
 }
 
 void rdp_session::disconnect(rdp_error_info why) {

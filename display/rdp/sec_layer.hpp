@@ -35,6 +35,9 @@ public:
   /// Standard RDP Security with keys, or none (TLS / no encryption).
   void set_keys(session_keys keys) { keys_.emplace(std::move(keys)); }
   bool encrypting() const { return keys_.has_value(); }
+  /// Packets encrypted (server to client) and decrypted so far.
+  uint32_t packets_out() const { return keys_ ? keys_->encrypt.packets() : 0; }
+  uint32_t packets_in() const { return keys_ ? keys_->decrypt.packets() : 0; }
   /// Whether the basic security header is present on every slow-path PDU
   /// (Standard RDP Security); under TLS only info and licensing PDUs have it.
   void set_standard_security(bool on) { standard_ = on; }

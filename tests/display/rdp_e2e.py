@@ -185,9 +185,9 @@ def anim_color(img, off):
     return pixel(img, off[0] + 7 * BLOCK + 64, off[1] + 5 * BLOCK + 48)
 
 
-def run_client(name, argv_fn, tol):
+def run_client(name, argv_fn, tol, server_args=(), rekey=False):
     print(f"--- {name}", flush=True)
-    server, x, client = Server(), Xvfb(), None
+    server, x, client = Server(server_args), Xvfb(), None
     try:
         argv = argv_fn(server.port)
         t0 = time.time()
@@ -245,6 +245,8 @@ def run_client(name, argv_fn, tol):
                 lambda l: l.startswith("pointer 300 200 buttons=1"), 5):
             problems.append(f"{name}: server never logged the click at "
                             "300,200")
+        if rekey:
+            problems += rekey_check(name, server, x, off, tol)
         return problems
     finally:
         if client and client.poll() is None:
@@ -258,6 +260,50 @@ def run_client(name, argv_fn, tol):
         x.stop()
         with open(f"{WORK}/{name}.server.log", "w") as f:
             f.write("\n".join(server.lines) + "\n")
+
+
+def rekey_check(name, server, x, off, tol):
+    """Over 4096 packets each way: the RC4 keys update (MS-RDPBCGR 5.3.7)
+    and both sides must still agree. The server checks every client MAC
+    and drops the client on a mismatch; FreeRDP logs bad server MACs."""
+    text = "abcdefghij" * 230  # 2300 keys, one PDU per press and release
+    t0 = time.time()
+    subprocess.run(["xdotool", "type", "--delay", "1", text], env=x.env,
+                   timeout=120)
+    typed = time.time() - t0
+    downs = lambda: sum(1 for l in list(server.lines)
+                        if l.startswith("key ") and " down" in l)
+    deadline = time.time() + 20
+    while time.time() < deadline and downs() < 2300 + 1:
+        time.sleep(0.2)
+    problems = []
+    if downs() < 2301:
+        problems.append(f"{name}: server got {downs()} key presses of 2301")
+    img = x.shot(f"{WORK}/{name}.after.png")
+    bad = check_pattern(img, off, tol) if img else ["no screenshot"]
+    if bad:
+        problems.append(f"{name}: pattern broken after re-keying: {bad[:3]}")
+    print(f"{name}: typed 2300 keys in {typed:.1f} s", flush=True)
+    return problems
+
+
+def rekey_counts(name):
+    """Parses the server's disconnect line for the packet counters."""
+    for l in open(f"{WORK}/{name}.server.log"):
+        if "disconnected:" in l:
+            print(f"{name}: {l.split('disconnected: ')[1].strip()}",
+                  flush=True)
+            f = l.split("disconnected: ")[1].split(", ")
+            enc = int(f[3].split()[0])
+            dec = int(f[4].split()[0])
+            probs = []
+            if enc <= 4096 or dec <= 4096:
+                probs.append(f"{name}: only {enc} out / {dec} in packets")
+            if any("invalid packet signature" in c
+                   for c in open(f"{WORK}/{name}.client.log")):
+                probs.append(f"{name}: xfreerdp saw bad server MACs")
+            return probs
+    return [f"{name}: no disconnect statistics in the server log"]
 
 
 def run_refused(name, argv_fn, server_args=()):
@@ -291,6 +337,11 @@ problems += run_client(
     "rdesktop16",
     lambda p: ["rdesktop", "-a", "16", "-u", "test", "-p", "test",
                f"127.0.0.1:{p}"], 12)
+# Load: the whole screen every 20 ms plus 2300 typed keys crosses the
+# 4096-packet RC4 key update in both directions.
+problems += run_client("xfreerdp16_rekey", xfreerdp(16), 12,
+                       ["--full-damage-ms", "20"], rekey=True)
+problems += rekey_counts("xfreerdp16_rekey")
 # NLA only: we have no CredSSP, negotiation must fail cleanly.
 problems += run_refused(
     "xfreerdp_nla",

@@ -5,7 +5,9 @@
 //   unicode 0x0061 down
 //   pointer 10 20 buttons=1 wheel=0
 // Options: --ports SPEC (default 0 = any free), --address A (repeatable),
-// --seconds N (exit after N seconds, default 120), --deny (refuse logons).
+// --seconds N (exit after N seconds, default 120), --deny (refuse logons),
+// --full-damage-ms N (damage the whole screen every N ms: load tests).
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -112,6 +114,7 @@ int main(int argc, char** argv) {
   tb::display::rdp_server_config cfg;
   cfg.listen.ports = "0";
   int seconds = 120;
+  int full_damage_ms = 0;
   bool deny = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -121,6 +124,8 @@ int main(int argc, char** argv) {
       cfg.listen.addresses.push_back(argv[++i]);
     else if (a == "--seconds" && i + 1 < argc)
       seconds = std::stoi(argv[++i]);
+    else if (a == "--full-damage-ms" && i + 1 < argc)
+      full_damage_ms = std::stoi(argv[++i]);
     else if (a == "--deny")
       deny = true;
     else {
@@ -163,10 +168,14 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> done{false};
   std::thread animator([&] {
-    while (!done) {
-      for (int i = 0; i < 10 && !done; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      (*server)->notify_damage(fb.toggle());
+    int step = full_damage_ms > 0 ? full_damage_ms : 50;
+    int per_toggle = std::max(1, 500 / step);
+    for (int n = 0; !done; ++n) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(step));
+      if (n % per_toggle == 0)
+        (*server)->notify_damage(fb.toggle());
+      if (full_damage_ms > 0) // load: resend everything
+        (*server)->notify_damage(rect{0, 0, fb.width(), fb.height()});
     }
   });
   timespec limit{seconds, 0};
