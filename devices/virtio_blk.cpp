@@ -4,7 +4,11 @@
 #include <atomic>
 #include <cstring>
 
+#include "devices/virtio_detail.hpp"
+
 namespace tb::devices {
+
+using namespace virtio_detail;
 
 namespace {
 
@@ -16,8 +20,6 @@ enum : uint8_t {
   st_needs_reset = 0x40,
   st_failed = 0x80,
 };
-enum : uint16_t { desc_next = 1, desc_write = 2, desc_indirect = 4 };
-enum : uint32_t { t_in = 0, t_out = 1, t_flush = 4, t_get_id = 8 };
 constexpr uint64_t f_seg_max = 1ull << 2, f_ro = 1ull << 5,
                    f_blk_size = 1ull << 6, f_flush = 1ull << 9,
                    f_version_1 = 1ull << 32;
@@ -58,52 +60,16 @@ std::vector<uint8_t> cap_body(uint8_t type, uint32_t offset, uint32_t length,
   return b;
 }
 
-uint64_t load_le(const uint8_t* p, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i)
-    v |= uint64_t(p[i]) << (8 * i);
-  return v;
-}
-
-void store_le(uint8_t* p, uint64_t v, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    p[i] = uint8_t(v >> (8 * i));
-}
-
-// Guest-memory reads that fail closed.
-bool read_guest(guest_memory& m, uint64_t gpa, void* out, size_t n) {
-  auto s = m.span(gpa, n);
-  if (s.size() != n)
-    return false;
-  std::memcpy(out, s.data(), n);
-  return true;
-}
-
-bool write_guest(guest_memory& m, uint64_t gpa, const void* in, size_t n) {
-  auto s = m.span(gpa, n);
-  if (s.size() != n)
-    return false;
-  std::memcpy(s.data(), in, n);
-  return true;
-}
-
 } // namespace
-
-/// A parsed request: where its status byte and data live.
-struct virtio_blk::pending {
-  uint16_t head = 0;
-  std::span<uint8_t> status;
-  uint32_t used_len = 1;
-  bool immediate = true; // completed by the device itself
-  block_status result = block_status::ok;
-  block_request request;
-};
 
 virtio_blk::virtio_blk(guest_memory& memory, irq_line& irq,
                        block_backend& backend, std::string serial,
                        pci_bar_listener on_bar)
     : memory_(memory), irq_(irq), backend_(backend), serial_(std::move(serial)),
-      config_(identity(), bars(), std::move(on_bar)) {
+      on_bar_(std::move(on_bar)),
+      config_(identity(), bars(), [this](unsigned i, const pci_bar& b) {
+        bar_events_.emplace_back(i, b);
+      }) {
   config_.add_capability(0x09, cap_body(1, common_at, 0x38, false));
   config_.add_capability(0x09, cap_body(3, isr_at, 4, false));
   config_.add_capability(0x09, cap_body(4, device_at, device_cfg_len, false));
@@ -333,139 +299,6 @@ void virtio_blk::fail_ring() {
   update_irq();
 }
 
-void virtio_blk::collect(std::vector<pending>& out) {
-  const uint16_t size = state_.queue_size;
-  uint16_t avail_idx = 0;
-  if (!read_guest(memory_, state_.queue_driver + 2, &avail_idx, 2))
-    return fail_ring();
-  std::atomic_thread_fence(std::memory_order_acquire);
-  if (uint16_t(avail_idx - state_.last_avail) > size)
-    return fail_ring(); // more new entries than the ring holds
-  while (state_.last_avail != avail_idx) {
-    uint16_t head = 0;
-    uint64_t slot = state_.queue_driver + 4 + 2ull * (state_.last_avail % size);
-    if (!read_guest(memory_, slot, &head, 2) || head >= size)
-      return fail_ring();
-    ++state_.last_avail;
-    pending p;
-    p.head = head;
-    if (!parse_chain(head, p))
-      return fail_ring();
-    out.push_back(std::move(p));
-  }
-}
-
-// Walks one descriptor chain into a request. Returns false only for a
-// broken ring (loop, index out of range, unreadable descriptor table);
-// bad buffers make an IOERR request instead.
-bool virtio_blk::parse_chain(uint16_t head, pending& p) {
-  struct segment {
-    std::span<uint8_t> bytes;
-    bool writable;
-  };
-  std::vector<segment> segs;
-  bool bad = false;
-  uint16_t idx = head;
-  for (unsigned count = 0;; ++count) {
-    if (count >= state_.queue_size || idx >= state_.queue_size)
-      return false;
-    uint8_t d[16];
-    if (!read_guest(memory_, state_.queue_desc + 16ull * idx, d, 16))
-      return false;
-    uint64_t addr = load_le(d, 8);
-    uint32_t len = uint32_t(load_le(d + 8, 4));
-    uint16_t flags = uint16_t(load_le(d + 12, 2));
-    uint16_t next = uint16_t(load_le(d + 14, 2));
-    if (flags & desc_indirect)
-      bad = true; // not negotiated
-    auto bytes = len ? memory_.span(addr, len) : std::span<uint8_t>{};
-    if (len && bytes.size() != len)
-      bad = true;
-    segs.push_back({bytes, bool(flags & desc_write)});
-    if (!(flags & desc_next))
-      break;
-    idx = next;
-  }
-  // The status byte: last byte of the last descriptor, which must be
-  // device-writable.
-  auto& last = segs.back();
-  if (last.writable && !last.bytes.empty())
-    p.status = last.bytes.last(1);
-  else
-    bad = true;
-  if (!segs.front().writable && segs.front().bytes.size() >= 16 && !bad) {
-    const uint8_t* h = segs.front().bytes.data();
-    uint32_t type = uint32_t(load_le(h, 4));
-    uint64_t sector = load_le(h + 8, 8);
-    // Data: the rest of the first segment, the middle segments, and the
-    // last segment minus its status byte.
-    std::vector<segment> data;
-    if (segs.size() == 1) {
-      bad = true;
-    } else {
-      if (segs.front().bytes.size() > 16)
-        data.push_back({segs.front().bytes.subspan(16), false});
-      for (size_t i = 1; i + 1 < segs.size(); ++i)
-        data.push_back(segs[i]);
-      if (last.bytes.size() > 1)
-        data.push_back({last.bytes.first(last.bytes.size() - 1), true});
-    }
-    uint64_t total = 0;
-    bool all_w = true, all_r = true;
-    for (auto& s : data) {
-      total += s.bytes.size();
-      all_w &= s.writable;
-      all_r &= !s.writable;
-    }
-    bool in_range = total % 512 == 0 && sector <= state_.capacity
-                    && total / 512 <= state_.capacity - sector;
-    if (bad) {
-    } else if (type == t_in || type == t_out) {
-      bool ok = in_range && (type == t_in ? all_w : all_r)
-                && !(type == t_out && backend_.read_only());
-      if (!ok) {
-        p.result = block_status::io_error;
-      } else {
-        p.immediate = false;
-        p.request.op = type == t_in ? block_op::read : block_op::write;
-        p.request.sector = sector;
-        for (auto& s : data)
-          if (!s.bytes.empty())
-            p.request.buffers.push_back(s.bytes);
-        if (type == t_in)
-          p.used_len = uint32_t(total + 1);
-      }
-    } else if (type == t_flush) {
-      p.immediate = false;
-      p.request.op = block_op::flush;
-    } else if (type == t_get_id) {
-      size_t copied = 0;
-      for (auto& s : data) {
-        if (!s.writable)
-          continue;
-        size_t n = std::min(s.bytes.size(),
-                            std::min<size_t>(20, serial_.size()) - copied);
-        std::memcpy(s.bytes.data(), serial_.data() + copied, n);
-        if (n < s.bytes.size())
-          s.bytes[n] = 0; // NUL-terminate a short serial
-        copied += n;
-      }
-      p.used_len = uint32_t(copied + 1);
-    } else {
-      p.result = block_status::unsupported;
-    }
-  } else {
-    bad = true;
-  }
-  if (bad) {
-    ++counters_.bad_requests;
-    p.immediate = true;
-    p.result = block_status::io_error;
-    p.used_len = p.status.empty() ? 0 : 1;
-  }
-  return true;
-}
-
 void virtio_blk::submit(pending p) {
   uint32_t generation;
   {
@@ -540,9 +373,31 @@ void virtio_blk::config_read(uint16_t offset, std::span<uint8_t> data) {
 }
 
 void virtio_blk::config_write(uint16_t offset, std::span<const uint8_t> data) {
-  std::lock_guard guard{mutex_};
-  config_.write(offset, data);
-  update_irq(); // INTx disable may have changed
+  {
+    std::lock_guard guard{mutex_};
+    config_.write(offset, data);
+    update_irq(); // INTx disable may have changed
+  }
+  deliver_bar_events();
+}
+
+void virtio_blk::set_bar_address(uint64_t address) {
+  {
+    std::lock_guard guard{mutex_};
+    config_.set_bar_address(0, address);
+  }
+  deliver_bar_events();
+}
+
+void virtio_blk::deliver_bar_events() {
+  std::vector<std::pair<unsigned, pci_bar>> events;
+  {
+    std::lock_guard guard{mutex_};
+    events.swap(bar_events_);
+  }
+  if (on_bar_)
+    for (auto& [index, bar] : events)
+      on_bar_(index, bar);
 }
 
 pci_bar virtio_blk::bar(unsigned index) const {
@@ -558,6 +413,11 @@ virtio_blk_state virtio_blk::save() const {
 }
 
 void virtio_blk::restore(const virtio_blk_state& state) {
+  restore_locked(state);
+  deliver_bar_events();
+}
+
+void virtio_blk::restore_locked(const virtio_blk_state& state) {
   std::lock_guard guard{mutex_};
   config_.restore(state.config);
   state_ = state;

@@ -77,9 +77,7 @@ public:
   /// Online resize: new capacity, config-change interrupt.
   void set_capacity(uint64_t sectors);
   size_t in_flight() const;
-  void set_bar_address(uint64_t address) {
-    config_.set_bar_address(0, address);
-  }
+  void set_bar_address(uint64_t address);
 
   virtio_blk_state save() const;
   void restore(const virtio_blk_state& state);
@@ -109,12 +107,18 @@ private:
                 uint32_t used_len, block_status result);
   void update_irq();
   void fail_ring();
+  void deliver_bar_events();
+  void restore_locked(const virtio_blk_state& state);
 
   guest_memory& memory_;
   irq_line& irq_;
   block_backend& backend_;
   std::string serial_;
   mutable std::mutex mutex_;
+  pci_bar_listener on_bar_;
+  // BAR changes recorded under mutex_ and delivered after it is released,
+  // so the machine may remap (and take its own locks) without deadlock.
+  std::vector<std::pair<unsigned, pci_bar>> bar_events_;
   pci_config_space config_;
   virtio_blk_state state_;
   virtio_blk_counters counters_;

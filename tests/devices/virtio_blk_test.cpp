@@ -239,5 +239,22 @@ TEST_F(virtio_fixture, garbage_rings_never_crash) {
   SUCCEED();
 }
 
+TEST(virtio_blk, bar_listener_hears_moves_outside_the_device_lock) {
+  fake_memory mem{4096};
+  fake_irq irq;
+  ram_backend backend{8};
+  std::vector<uint64_t> seen;
+  virtio_blk* self = nullptr;
+  virtio_blk dev{mem, irq, backend, "s", [&](unsigned i, const pci_bar& b) {
+                   EXPECT_EQ(i, 0u);
+                   seen.push_back(b.address);
+                   self->bar(0); // re-entering the device must not deadlock
+                 }};
+  self = &dev;
+  dev.set_bar_address(0xe1000000u);
+  cfg_put<uint32_t>(dev, 0x10, 0xe2000000u);
+  EXPECT_EQ(seen, (std::vector<uint64_t>{0xe1000000u, 0xe2000000u}));
+}
+
 } // namespace
 } // namespace tb::devices
