@@ -31,6 +31,8 @@ caf::error io_bus::add_pio(uint16_t base, uint16_t count,
                            std::shared_ptr<std::mutex> lock) {
   if (!lock)
     lock = std::make_shared<std::mutex>();
+  std::unique_lock<std::shared_mutex> ranges{ranges_mtx_};
+  locks_.push_back(lock);
   if (!pio_.add(base, count, dev, name, std::move(lock)))
     return make_vmm_error(vmm_errc::bad_config,
                           overlap_message(pio_, base, count, name, "port"));
@@ -42,10 +44,22 @@ caf::error io_bus::add_mmio(uint64_t base, uint64_t size,
                             std::shared_ptr<std::mutex> lock) {
   if (!lock)
     lock = std::make_shared<std::mutex>();
+  std::unique_lock<std::shared_mutex> ranges{ranges_mtx_};
+  locks_.push_back(lock);
   if (!mmio_.add(base, size, dev, name, std::move(lock)))
     return make_vmm_error(vmm_errc::bad_config,
                           overlap_message(mmio_, base, size, name, "MMIO"));
   return caf::none;
+}
+
+void io_bus::remove_pio(uint16_t base, const devices::pio_device& dev) {
+  std::unique_lock<std::shared_mutex> ranges{ranges_mtx_};
+  pio_.remove(base, dev);
+}
+
+void io_bus::remove_mmio(uint64_t base, const devices::mmio_device& dev) {
+  std::unique_lock<std::shared_mutex> ranges{ranges_mtx_};
+  mmio_.remove(base, dev);
 }
 
 } // namespace tb::vmm

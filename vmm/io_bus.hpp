@@ -1,13 +1,15 @@
 // The bus a vCPU exit is dispatched on: sorted, non-overlapping address
-// ranges, each owned by one device, looked up by binary search. Built during
-// machine assembly and read-only while vCPUs run, so lookups take no lock;
-// each device has its own mutex so two vCPUs never enter it at once.
+// ranges, each owned by one device, looked up by binary search. Lookups take
+// a shared lock only for the search (ranges move when the guest reprograms a
+// PCI BAR, possibly from inside another device's handler), and each device
+// has its own mutex so two vCPUs never enter it at once.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -49,6 +51,16 @@ public:
     return true;
   }
 
+  /// Removes the range starting at `base` owned by `dev`; false if absent.
+  bool remove(Addr base, const Device& dev) {
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->base == base && it->device == &dev) {
+        entries_.erase(it);
+        return true;
+      }
+    return false;
+  }
+
   /// The entry containing `addr`, or nullptr.
   const entry* find(Addr addr) const {
     auto pos =
@@ -88,37 +100,69 @@ public:
                       const std::string& name,
                       std::shared_ptr<std::mutex> lock = nullptr);
 
+  /// Removes a range added before (a BAR the guest moved or disabled).
+  void remove_pio(uint16_t base, const devices::pio_device& dev);
+  void remove_mmio(uint64_t base, const devices::mmio_device& dev);
+
   /// Dispatches one port access (1, 2 or 4 bytes).
   void pio(uint16_t port, bool is_write, std::span<uint8_t> data) {
-    if (auto* e = pio_.find(port)) {
-      std::lock_guard<std::mutex> guard{*e->lock};
-      auto off = static_cast<uint16_t>(port - e->base);
-      if (is_write)
-        e->device->pio_write(off, data);
-      else
-        e->device->pio_read(off, data);
+    devices::pio_device* dev = nullptr;
+    std::mutex* lock = nullptr;
+    uint16_t off = 0;
+    {
+      std::shared_lock<std::shared_mutex> ranges{ranges_mtx_};
+      if (auto* e = pio_.find(port)) {
+        dev = e->device;
+        lock = e->lock.get();
+        off = static_cast<uint16_t>(port - e->base);
+      }
+    }
+    if (!dev) {
+      unclaimed(is_write, data, counters_.unclaimed_pio_writes,
+                counters_.unclaimed_pio_reads);
       return;
     }
-    unclaimed(is_write, data, counters_.unclaimed_pio_writes,
-              counters_.unclaimed_pio_reads);
+    std::lock_guard<std::mutex> guard{*lock};
+    if (is_write)
+      dev->pio_write(off, data);
+    else
+      dev->pio_read(off, data);
   }
 
   /// Dispatches one MMIO access (1 to 8 bytes).
   void mmio(uint64_t gpa, bool is_write, std::span<uint8_t> data) {
-    if (auto* e = mmio_.find(gpa)) {
-      std::lock_guard<std::mutex> guard{*e->lock};
-      if (is_write)
-        e->device->mmio_write(gpa - e->base, data);
-      else
-        e->device->mmio_read(gpa - e->base, data);
+    devices::mmio_device* dev = nullptr;
+    std::mutex* lock = nullptr;
+    uint64_t off = 0;
+    {
+      std::shared_lock<std::shared_mutex> ranges{ranges_mtx_};
+      if (auto* e = mmio_.find(gpa)) {
+        dev = e->device;
+        lock = e->lock.get();
+        off = gpa - e->base;
+      }
+    }
+    if (!dev) {
+      unclaimed(is_write, data, counters_.unclaimed_mmio_writes,
+                counters_.unclaimed_mmio_reads);
       return;
     }
-    unclaimed(is_write, data, counters_.unclaimed_mmio_writes,
-              counters_.unclaimed_mmio_reads);
+    std::lock_guard<std::mutex> guard{*lock};
+    if (is_write)
+      dev->mmio_write(off, data);
+    else
+      dev->mmio_read(off, data);
   }
 
-  const pio_bus& pio_ranges() const { return pio_; }
-  const mmio_bus& mmio_ranges() const { return mmio_; }
+  /// Copies of the range tables (for logs and tests).
+  pio_bus pio_ranges() const {
+    std::shared_lock<std::shared_mutex> ranges{ranges_mtx_};
+    return pio_;
+  }
+  mmio_bus mmio_ranges() const {
+    std::shared_lock<std::shared_mutex> ranges{ranges_mtx_};
+    return mmio_;
+  }
   /// Approximate under concurrent vCPUs (plain counters, diagnostics only).
   const bus_counters& counters() const { return counters_; }
 
@@ -133,6 +177,11 @@ private:
     }
   }
 
+  /// Guards the range tables (not the devices). Dispatch keeps a raw
+  /// pointer to a device mutex after unlocking, so every mutex ever added
+  /// stays alive in `locks_` until the bus goes away.
+  mutable std::shared_mutex ranges_mtx_;
+  std::vector<std::shared_ptr<std::mutex>> locks_;
   pio_bus pio_;
   mmio_bus mmio_;
   bus_counters counters_;

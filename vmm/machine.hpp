@@ -1,0 +1,111 @@
+// A machine assembled from its spec: engine VM, guest memory, devices on the
+// I/O bus, vCPU cores, and the loaded kernel. Assembly is split by phase
+// (machine_memory.cpp, machine_platform.cpp, machine_pci.cpp, this file for
+// vCPUs and boot); the machine actor (machine_actor.hpp) runs it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "vmm/boot.hpp"
+#include "vmm/cpuid.hpp"
+#include "vmm/engine.hpp"
+#include "vmm/guest_memory.hpp"
+#include "vmm/io_bus.hpp"
+#include "vmm/vcpu_executor.hpp"
+
+namespace tb::vmm {
+
+/// The boot display (Bochs display adapter, PCI 1234:1111).
+struct display_spec {
+  bool enabled = true;
+  uint32_t vram_mb = 16;
+  uint32_t width = 1024, height = 768; ///< Mode handed to the kernel.
+};
+
+/// A disk on virtio-blk (one PCI function each).
+struct disk_spec {
+  std::string path;
+  std::string format; ///< VDI, RAW, ...
+  bool read_only = false;
+};
+
+/// What to build, independent of the settings file format.
+struct machine_spec {
+  std::string uuid; ///< Without braces.
+  std::string name;
+  uint64_t ram_bytes = 128ULL << 20;
+  uint32_t cpus = 1;
+  bool large_pages = false;
+  cpuid_options cpuid;
+  boot_source boot;
+  bool reset_on_triple_fault = true; ///< Else a triple fault powers off.
+  bool acpi = true;                  ///< Power button and S5 via PM1.
+  display_spec display;
+  std::vector<disk_spec> disks;
+};
+
+/// Where a machine's output and requests go. All callbacks may run on vCPU
+/// threads; they must not block for long.
+struct machine_hooks {
+  /// Bytes the guest sends on COM1.
+  std::function<void(std::span<const uint8_t>)> serial_out;
+  /// vCPU and device events (see vcpu_event_fn); index UINT32_MAX = device.
+  vcpu_event_fn on_event;
+  /// One line for the VM log.
+  std::function<void(const std::string&)> log;
+};
+
+class machine_devices;
+
+/// The assembled machine. Not thread-safe; the machine actor owns it.
+class machine {
+public:
+  /// Builds everything and loads the kernel; vCPUs are created but not
+  /// running (spawn executors over vcpus()).
+  static caf::expected<std::unique_ptr<machine>>
+  build(engine& eng, const machine_spec& spec, machine_hooks hooks);
+
+  ~machine();
+  machine(const machine&) = delete;
+  machine& operator=(const machine&) = delete;
+
+  const machine_spec& spec() const { return spec_; }
+  engine_vm& vm() { return *vm_; }
+  guest_memory& memory() { return *memory_; }
+  io_bus& bus() { return bus_; }
+  const boot_plan& plan() const { return plan_; }
+  std::vector<std::shared_ptr<vcpu_core>>& vcpus() { return vcpus_; }
+
+  /// Sets the PM1 power-button status bit and raises the SCI.
+  caf::error press_power_button();
+  /// Queues set-1 scancodes on the PS/2 keyboard.
+  caf::error put_scancodes(std::span<const uint8_t> codes);
+  /// Every device's saved state by name (for capture/teleport).
+  std::vector<std::pair<std::string, std::string>> device_summary() const;
+
+private:
+  machine() = default;
+  caf::error build_memory();
+  caf::error build_platform();
+  caf::error build_pci();
+  caf::error load_kernel();
+  caf::error build_vcpus(engine& eng);
+
+  machine_spec spec_;
+  machine_hooks hooks_;
+  std::unique_ptr<engine_vm> vm_;
+  std::unique_ptr<guest_memory> memory_;
+  io_bus bus_;
+  std::unique_ptr<machine_devices> devices_;
+  boot_plan plan_;
+  std::vector<std::shared_ptr<vcpu_core>> vcpus_;
+};
+
+} // namespace tb::vmm
