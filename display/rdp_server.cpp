@@ -29,6 +29,12 @@ public:
     if (!key)
       return key.error();
     key_ = *key;
+    if (cfg_.enable_tls) {
+      auto tls = rdp::tls_context::generate();
+      if (!tls)
+        return tls.error();
+      tls_ = *tls;
+    }
     std::weak_ptr<server_impl> weak = shared_from_this();
     auto l = net::tcp_listener::open(loop_, cfg_.listen,
                                      [weak](net::tcp_stream_ptr s) {
@@ -42,7 +48,8 @@ public:
       if (auto self = weak.lock())
         self->flush();
     });
-    log("RDP server listening on port " + std::to_string(port()));
+    log("RDP server listening on port " + std::to_string(port())
+        + (tls_ ? ", TLS certificate SHA-256 " + tls_->fingerprint() : ""));
     return {};
   }
 
@@ -80,6 +87,7 @@ private:
     rdp_session_config sc;
     sc.key = key_;
     sc.allow_rdp_security = cfg_.allow_rdp_security;
+    sc.tls = tls_;
     sc.authenticate = cfg_.authenticate;
     clients_.push_back(
         client{s, std::make_unique<rdp_session>(sc, fb_, input_)});
@@ -126,8 +134,9 @@ private:
       c.was_active = true;
       log("RDP client " + c.stream->peer() + " active: user \""
           + c.session->client().user + "\", " + std::to_string(c.session->bpp())
-          + " bpp, " + std::to_string(c.session->client_core().desktop_width)
-          + "x" + std::to_string(c.session->client_core().desktop_height));
+          + " bpp, " + (c.session->uses_tls() ? "TLS, " : "RDP security, ")
+          + std::to_string(c.session->client_core().desktop_width) + "x"
+          + std::to_string(c.session->client_core().desktop_height));
     }
     size_t queued = c.stream->queued_bytes();
     if (queued >= cfg_.max_queued_bytes)
@@ -154,6 +163,7 @@ private:
   const frame_source& fb_;
   input_sink& input_;
   std::shared_ptr<const rdp::rsa_server_key> key_;
+  std::shared_ptr<const rdp::tls_context> tls_;
   std::shared_ptr<net::tcp_listener> listener_;
   std::list<client> clients_; // loop thread only
   mutable std::mutex mtx_;

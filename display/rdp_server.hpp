@@ -25,6 +25,8 @@ struct client_info;
 struct rdp_server_config {
   net::listen_spec listen;
   bool allow_rdp_security = true;
+  /// Offer TLS (a self-signed certificate is generated at start).
+  bool enable_tls = true;
   /// Logon decision; empty = everyone. Never log the password.
   std::function<bool(const rdp::client_info&)> authenticate;
   /// Connection events for the log (never credentials).

@@ -30,9 +30,16 @@ rdp_session::~rdp_session() = default;
 caf::error rdp_session::feed(std::span<const uint8_t> bytes) {
   if (state_ == state::closed)
     return {};
-  in_.insert(in_.end(), bytes.begin(), bytes.end());
-  size_t pos = 0;
   caf::error err;
+  if (tls_)
+    err = tls_->feed(bytes, in_);
+  else
+    in_.insert(in_.end(), bytes.begin(), bytes.end());
+  if (err) {
+    state_ = state::closed;
+    return err;
+  }
+  size_t pos = 0;
   while (state_ != state::closed) {
     std::span<const uint8_t> rest{in_.data() + pos, in_.size() - pos};
     auto len = frame_length(rest);
@@ -71,13 +78,15 @@ rdp_session::handle_connection_request(std::span<const uint8_t> frame) {
   if (!cr)
     return cr.error();
   bool rdp_ok = cfg_.allow_rdp_security && cfg_.key;
-  auto res = negotiate(*cr, false, rdp_ok);
+  auto res = negotiate(*cr, cfg_.tls != nullptr, rdp_ok);
   auto cc = build_connection_confirm(*cr, res);
-  out_.insert(out_.end(), cc.begin(), cc.end());
+  raw_out_.insert(raw_out_.end(), cc.begin(), cc.end());
   if (!res.ok) {
     state_ = state::closed;
     return {};
   }
+  if (res.selected == protocol_ssl)
+    tls_ = std::make_unique<tls_stream>(cfg_.tls);
   requested_protocols_ = cr->has_neg_req ? cr->requested_protocols : 0;
   state_ = state::wait_connect_initial;
   return {};

@@ -19,6 +19,7 @@
 #include "display/rdp/gcc.hpp"
 #include "display/rdp/input_events.hpp"
 #include "display/rdp/sec_layer.hpp"
+#include "display/rdp/tls_layer.hpp"
 
 namespace tb::display {
 
@@ -35,6 +36,8 @@ struct rdp_session_config {
   std::shared_ptr<const rdp::rsa_server_key> key;
   /// Accept Standard RDP Security clients.
   bool allow_rdp_security = true;
+  /// TLS (Enhanced RDP Security) when set: chosen for clients that ask.
+  std::shared_ptr<const rdp::tls_context> tls;
   /// Decides on logon; empty = everyone is let in. Never log the password.
   std::function<bool(const rdp::client_info&)> authenticate;
 };
@@ -55,6 +58,8 @@ public:
 
   /// True once the client finished the connection sequence.
   bool active() const { return state_ == state::active; }
+  /// Whether the client chose TLS.
+  bool uses_tls() const { return tls_ != nullptr; }
   /// True when the session said goodbye and the socket should close.
   bool finished() const { return state_ == state::closed; }
 
@@ -117,7 +122,9 @@ private:
   input_sink& input_;
   state state_ = state::wait_connection_request;
   std::vector<uint8_t> in_;
-  std::vector<uint8_t> out_;
+  std::vector<uint8_t> out_;     ///< plaintext PDUs (TLS encrypts them)
+  std::vector<uint8_t> raw_out_; ///< bytes that bypass TLS (the CC)
+  std::unique_ptr<rdp::tls_stream> tls_;
   rdp::sec_layer sec_;
   rdp::client_data core_;
   rdp::client_info info_;

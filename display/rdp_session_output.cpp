@@ -34,7 +34,18 @@ rect unite(const rect& a, const rect& b) {
 
 std::vector<uint8_t> rdp_session::take_output() {
   std::vector<uint8_t> out;
-  out.swap(out_);
+  out.swap(raw_out_);
+  if (tls_) {
+    // A TLS failure here surfaces on the next feed(); nothing to send.
+    if (!tls_->write(out_)) {
+      auto c = tls_->take_ciphertext();
+      out.insert(out.end(), c.begin(), c.end());
+    }
+    out_.clear();
+  } else {
+    out.insert(out.end(), out_.begin(), out_.end());
+    out_.clear();
+  }
   return out;
 }
 

@@ -185,15 +185,23 @@ def anim_color(img, off):
     return pixel(img, off[0] + 7 * BLOCK + 64, off[1] + 5 * BLOCK + 48)
 
 
-def run_client(name, argv_fn, tol, server_args=(), rekey=False):
+def run_client(name, argv_fn, tol, server_args=(), rekey=False,
+               answer=None, security="RDP security"):
     print(f"--- {name}", flush=True)
     server, x, client = Server(server_args), Xvfb(), None
     try:
         argv = argv_fn(server.port)
         t0 = time.time()
-        client = subprocess.Popen(argv, env=x.env, stdin=subprocess.DEVNULL,
-                                  stdout=open(f"{WORK}/{name}.client.log", "w"),
-                                  stderr=subprocess.STDOUT)
+        # HOME in the work dir: rdesktop stores accepted certificates there.
+        env = dict(x.env, HOME=WORK)
+        client = subprocess.Popen(
+            argv, env=env,
+            stdin=subprocess.PIPE if answer else subprocess.DEVNULL,
+            stdout=open(f"{WORK}/{name}.client.log", "w"),
+            stderr=subprocess.STDOUT)
+        if answer:  # a certificate prompt on stdin
+            client.stdin.write(answer.encode())
+            client.stdin.flush()
         off, img = None, None
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -245,6 +253,9 @@ def run_client(name, argv_fn, tol, server_args=(), rekey=False):
                 lambda l: l.startswith("pointer 300 200 buttons=1"), 5):
             problems.append(f"{name}: server never logged the click at "
                             "300,200")
+        if not server.wait_line(
+                lambda l: " active: " in l and f", {security}, " in l, 1):
+            problems.append(f"{name}: session did not use {security}")
         if rekey:
             problems += rekey_check(name, server, x, off, tol)
         return problems
@@ -330,13 +341,25 @@ def xfreerdp(bpp):
                       "/log-level:WARN"]
 
 
+def rdesktop(p):
+    return ["rdesktop", "-a", "16", "-u", "test", "-p", "test",
+            f"127.0.0.1:{p}"]
+
+
 problems = []
 problems += run_client("xfreerdp16", xfreerdp(16), 12)
 problems += run_client("xfreerdp32", xfreerdp(32), 2)
 problems += run_client(
-    "rdesktop16",
-    lambda p: ["rdesktop", "-a", "16", "-u", "test", "-p", "test",
-               f"127.0.0.1:{p}"], 12)
+    "xfreerdp16_tls",
+    lambda p: ["xfreerdp", f"/v:127.0.0.1:{p}", "/sec:tls", "/u:test",
+               "/p:test", "/cert:ignore", "/bpp:16", "/log-level:WARN"], 12,
+    security="TLS")
+# rdesktop asks for TLS + NLA: it gets TLS and a certificate prompt.
+problems += run_client("rdesktop16_tls", rdesktop, 12, answer="yes\n",
+                       security="TLS")
+# Without TLS it is refused (SSL_NOT_ALLOWED_BY_SERVER), reconnects without
+# negotiation and uses Standard RDP Security.
+problems += run_client("rdesktop16", rdesktop, 12, ["--no-tls"])
 # Load: the whole screen every 20 ms plus 2300 typed keys crosses the
 # 4096-packet RC4 key update in both directions.
 problems += run_client("xfreerdp16_rekey", xfreerdp(16), 12,

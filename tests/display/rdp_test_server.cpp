@@ -6,7 +6,8 @@
 //   pointer 10 20 buttons=1 wheel=0
 // Options: --ports SPEC (default 0 = any free), --address A (repeatable),
 // --seconds N (exit after N seconds, default 120), --deny (refuse logons),
-// --full-damage-ms N (damage the whole screen every N ms: load tests).
+// --full-damage-ms N (damage the whole screen every N ms: load tests),
+// --no-tls (Standard RDP Security only).
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -126,6 +127,8 @@ int main(int argc, char** argv) {
       seconds = std::stoi(argv[++i]);
     else if (a == "--full-damage-ms" && i + 1 < argc)
       full_damage_ms = std::stoi(argv[++i]);
+    else if (a == "--no-tls")
+      cfg.enable_tls = false;
     else if (a == "--deny")
       deny = true;
     else {
