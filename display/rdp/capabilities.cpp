@@ -20,6 +20,7 @@ enum cap_type : uint16_t {
   cap_virtual_channel = 20,
   cap_multifragment = 26,
   cap_large_pointer = 27,
+  cap_bitmap_codecs = 29,
 };
 
 /// Appends one capability set, patching its length.
@@ -112,7 +113,10 @@ std::vector<uint8_t> build_demand_active(const server_caps& sc,
   });
   cap(caps, cap_multifragment, [](byte_writer& w) { w.u32le(0x3F0000); });
   cap(caps, cap_large_pointer, [](byte_writer& w) { w.u16le(1); });
-  constexpr uint16_t count = 11;
+  // Bitmap Codecs with no codec: we send no surface bits yet, and saying
+  // so keeps clients from assigning codec IDs we would have to honour.
+  cap(caps, cap_bitmap_codecs, [](byte_writer& w) { w.u8(0); });
+  constexpr uint16_t count = 12;
 
   byte_writer w;
   w.u32le(share_id);

@@ -11,6 +11,7 @@ the button. Every wait is bounded; everything started is killed at the end.
 usage: rdp_e2e.py <rdp_test_server> <work dir>
 """
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -185,10 +186,27 @@ def anim_color(img, off):
     return pixel(img, off[0] + 7 * BLOCK + 64, off[1] + 5 * BLOCK + 48)
 
 
+TRANSCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                          "..", "fuzz", "corpus", "rdp_fuzz",
+                          "session_plain_fastpath.bin")
+
+
+def stalled_client(port):
+    """A client that completes an unencrypted connection (a recorded
+    transcript) and then never reads: the server must keep it from slowing
+    the others."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(open(TRANSCRIPT, "rb").read())
+    return s
+
+
 def run_client(name, argv_fn, tol, server_args=(), rekey=False,
-               answer=None, security="RDP security"):
+               answer=None, security="RDP security", stall=False,
+               logon='logon user="test" domain="" screen=-1'):
     print(f"--- {name}", flush=True)
     server, x, client = Server(server_args), Xvfb(), None
+    stalled = stalled_client(server.port) if stall else None
     try:
         argv = argv_fn(server.port)
         t0 = time.time()
@@ -253,6 +271,8 @@ def run_client(name, argv_fn, tol, server_args=(), rekey=False,
                 lambda l: l.startswith("pointer 300 200 buttons=1"), 5):
             problems.append(f"{name}: server never logged the click at "
                             "300,200")
+        if not server.wait_line(lambda l: l == logon, 1):
+            problems.append(f"{name}: server did not log '{logon}'")
         if not server.wait_line(
                 lambda l: " active: " in l and f", {security}, " in l, 1):
             problems.append(f"{name}: session did not use {security}")
@@ -267,6 +287,8 @@ def run_client(name, argv_fn, tol, server_args=(), rekey=False,
             except subprocess.TimeoutExpired:
                 client.kill()
                 client.wait()
+        if stalled:
+            stalled.close()
         server.stop()
         x.stop()
         with open(f"{WORK}/{name}.server.log", "w") as f:
@@ -298,10 +320,32 @@ def rekey_check(name, server, x, off, tol):
     return problems
 
 
+def frame_counts(name):
+    """(peer, frames) from the server's disconnect lines."""
+    out = []
+    for l in open(f"{WORK}/{name}.server.log"):
+        if "disconnected:" in l:
+            peer = l.split("RDP client ")[1].split(" ")[0]
+            out.append((peer, int(l.split("disconnected: ")[1].split()[0])))
+    return out
+
+
+def stall_check(name):
+    """The live client must get many more frames than the stalled one."""
+    counts = frame_counts(name)
+    print(f"{name}: frames per client {counts}", flush=True)
+    if len(counts) != 2:
+        return [f"{name}: expected two clients in the log, got {counts}"]
+    frames = sorted(c for _, c in counts)
+    if frames[1] < 4 * max(frames[0], 1) or frames[1] < 50:
+        return [f"{name}: live client not ahead of the stalled one: {counts}"]
+    return []
+
+
 def rekey_counts(name):
     """Parses the server's disconnect line for the packet counters."""
     for l in open(f"{WORK}/{name}.server.log"):
-        if "disconnected:" in l:
+        if "disconnected:" in l and "packets encrypted, 0 packets" not in l:
             print(f"{name}: {l.split('disconnected: ')[1].strip()}",
                   flush=True)
             f = l.split("disconnected: ")[1].split(", ")
@@ -335,10 +379,10 @@ def run_refused(name, argv_fn, server_args=()):
         x.stop()
 
 
-def xfreerdp(bpp):
+def xfreerdp(bpp, extra=()):
     return lambda p: ["xfreerdp", f"/v:127.0.0.1:{p}", "/sec:rdp", "/u:test",
                       "/p:test", "/cert:ignore", f"/bpp:{bpp}",
-                      "/log-level:WARN"]
+                      "/log-level:WARN", *extra]
 
 
 def rdesktop(p):
@@ -348,7 +392,9 @@ def rdesktop(p):
 
 problems = []
 problems += run_client("xfreerdp16", xfreerdp(16), 12)
-problems += run_client("xfreerdp32", xfreerdp(32), 2)
+# "/d:@2" selects the second screen the VirtualBox way (domain "@N").
+problems += run_client("xfreerdp32", xfreerdp(32, ["/d:@2"]), 2,
+                       logon='logon user="test" domain="" screen=1')
 problems += run_client(
     "xfreerdp16_tls",
     lambda p: ["xfreerdp", f"/v:127.0.0.1:{p}", "/sec:tls", "/u:test",
@@ -362,8 +408,10 @@ problems += run_client("rdesktop16_tls", rdesktop, 12, answer="yes\n",
 problems += run_client("rdesktop16", rdesktop, 12, ["--no-tls"])
 # Load: the whole screen every 20 ms plus 2300 typed keys crosses the
 # 4096-packet RC4 key update in both directions.
+# A second, stalled client (never reads) is connected at the same time.
 problems += run_client("xfreerdp16_rekey", xfreerdp(16), 12,
-                       ["--full-damage-ms", "20"], rekey=True)
+                       ["--full-damage-ms", "20"], rekey=True, stall=True)
+problems += stall_check("xfreerdp16_rekey")
 problems += rekey_counts("xfreerdp16_rekey")
 # NLA only: we have no CredSSP, negotiation must fail cleanly.
 problems += run_refused(
