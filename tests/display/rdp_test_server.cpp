@@ -7,7 +7,8 @@
 // Options: --ports SPEC (default 0 = any free), --address A (repeatable),
 // --seconds N (exit after N seconds, default 120), --deny (refuse logons),
 // --full-damage-ms N (damage the whole screen every N ms: load tests),
-// --no-tls (Standard RDP Security only).
+// --no-tls (Standard RDP Security only), --bench-encode N (print codec
+// cost per frame and exit).
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "actors/error_text.hpp"
+#include "display/rdp/bitmap_update.hpp"
 #include "display/rdp/client_info.hpp"
 #include "display/rdp_server.hpp"
 #include "net/event_loop.hpp"
@@ -111,6 +113,33 @@ public:
 
 } // namespace
 
+namespace {
+
+/// --bench-encode N: encodes the full pattern N times per depth and prints
+/// the time per frame and the bytes a client would receive.
+int bench(int n) {
+  test_pattern fb;
+  for (uint16_t bpp : {15, 16, 24, 32}) {
+    tb::display::rdp::bitmap_format fmt;
+    fmt.bpp = bpp;
+    size_t bytes = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i)
+      for (auto& p : tb::display::rdp::encode_bitmap_updates(
+               fb, rect{0, 0, fb.width(), fb.height()}, fmt))
+        bytes += p.size();
+    std::chrono::duration<double, std::milli> dt =
+        std::chrono::steady_clock::now() - t0;
+    std::printf("bench %u bpp: %.2f ms per 1024x768 frame, %zu bytes "
+                "(raw %zu)\n",
+                bpp, dt.count() / n, bytes / n,
+                size_t{1024} * 768 * ((bpp + 7) / 8));
+  }
+  return 0;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   tb::display::rdp_server_config cfg;
   cfg.listen.ports = "0";
@@ -127,6 +156,8 @@ int main(int argc, char** argv) {
       seconds = std::stoi(argv[++i]);
     else if (a == "--full-damage-ms" && i + 1 < argc)
       full_damage_ms = std::stoi(argv[++i]);
+    else if (a == "--bench-encode" && i + 1 < argc)
+      return bench(std::stoi(argv[++i]));
     else if (a == "--no-tls")
       cfg.enable_tls = false;
     else if (a == "--deny")
