@@ -29,6 +29,10 @@ void acpi_pm::press_power_button() {
   update_sci();
 }
 
+void acpi_pm::reset() {
+  restore(acpi_pm_state{});
+}
+
 void acpi_pm::restore(const acpi_pm_state& state) {
   state_.pm1_sts = state.pm1_sts & sts_bits;
   state_.pm1_en = state.pm1_en & en_bits;

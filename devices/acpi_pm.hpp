@@ -46,6 +46,8 @@ public:
 
   acpi_pm_state save() const { return state_; }
   void restore(const acpi_pm_state& state);
+  /// System reset (i8042 pulse, triple fault): power-on register values.
+  void reset();
   const device_counters& counters() const { return counters_; }
 
   // pio_device

@@ -56,6 +56,14 @@ bochs_display::bochs_display(std::span<uint8_t> vram, mode_listener on_mode,
   regs_[size_t(dispi::bpp)] = 32;
   regs_[size_t(dispi::video_memory_64k)] = uint16_t(vram.size() >> 16);
   fix_geometry();
+  power_on_regs_ = regs_;
+}
+
+void bochs_display::reset() {
+  config_.reset();
+  index_ = 0;
+  regs_ = power_on_regs_;
+  report_if_changed();
 }
 
 display_mode bochs_display::mode() const {

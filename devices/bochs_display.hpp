@@ -77,6 +77,9 @@ public:
 
   bochs_display_state save() const;
   void restore(const bochs_display_state& state);
+  /// Power-on values: display off, BARs unassigned (set_bar_address again
+  /// when no firmware assigns them).
+  void reset();
   const device_counters& counters() const { return counters_; }
 
   // pio_device (0x1ce index, 0x1cf data)
@@ -105,6 +108,7 @@ private:
   pci_config_space config_;
   uint16_t index_ = 0;
   std::array<uint16_t, 11> regs_{};
+  std::array<uint16_t, 11> power_on_regs_{};
   display_mode reported_;
   device_counters counters_;
 };

@@ -85,6 +85,13 @@ cmos_rtc::cmos_rtc(irq_line& irq, clock_fn wall_now,
   state_.last_flags_ns = wall_now_();
 }
 
+void cmos_rtc::reset() {
+  state_.index = 0;
+  state_.ram[reg_b] &= uint8_t(~(b_pie | b_aie | b_uie | 0x08)); // and SQWE
+  state_.ram[reg_c] = 0;
+  irq_.set_level(false);
+}
+
 void cmos_rtc::restore(const cmos_rtc_state& state) {
   state_ = state;
   state_.index &= 0x7f;

@@ -54,6 +54,9 @@ public:
 
   cmos_rtc_state save() const { return state_; }
   void restore(const cmos_rtc_state& state);
+  /// System reset: the RESET pin clears the interrupt enables and flags;
+  /// time and NVRAM are battery-backed and stay.
+  void reset();
   const device_counters& counters() const { return counters_; }
 
   // pio_device

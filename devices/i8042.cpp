@@ -38,6 +38,10 @@ i8042::i8042(irq_line& kbd_irq, irq_line& aux_irq, reset_fn reset_request)
     : kbd_irq_(kbd_irq), aux_irq_(aux_irq),
       reset_request_(std::move(reset_request)) {}
 
+void i8042::reset() {
+  restore(i8042_state{});
+}
+
 void i8042::restore(const i8042_state& state) {
   state_ = state;
   if (state_.output.size() > queue_limit)

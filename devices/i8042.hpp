@@ -74,6 +74,8 @@ public:
 
   i8042_state save() const { return state_; }
   void restore(const i8042_state& state);
+  /// System reset (i8042 pulse, triple fault): power-on register values.
+  void reset();
   const i8042_counters& counters() const { return counters_; }
 
   // pio_device

@@ -148,6 +148,16 @@ void pci_config_space::set_interrupt_status(bool pending) {
   bytes_[0x06] = uint8_t(pending ? bytes_[0x06] | 0x08 : bytes_[0x06] & ~0x08);
 }
 
+void pci_config_space::reset() {
+  for (size_t i = 0; i < 256; ++i)
+    bytes_[i] &= uint8_t(~write_mask_[i]);
+  set_interrupt_status(false);
+  if (listener_)
+    for (unsigned i = 0; i < 6; ++i)
+      if (auto b = bar(i); b.size != 0)
+        listener_(i, b);
+}
+
 void pci_config_space::restore(const std::array<uint8_t, 256>& saved) {
   for (size_t i = 0; i < 256; ++i)
     bytes_[i] =

@@ -59,6 +59,9 @@ public:
   /// Loads saved bytes (identity and capabilities are the device's own and
   /// stay); notifies the listener of every implemented BAR.
   void restore(const std::array<uint8_t, 256>& saved);
+  /// Power-on values: command 0, BARs unassigned, writable bytes 0;
+  /// notifies the listener of every implemented BAR.
+  void reset();
 
 private:
   uint16_t command() const { return uint16_t(bytes_[4] | bytes_[5] << 8); }

@@ -88,6 +88,11 @@ pci_host_state pci_host::save() const {
   return {config_address_, bridge_.bytes()};
 }
 
+void pci_host::reset() {
+  config_address_ = 0;
+  bridge_.reset();
+}
+
 void pci_host::restore(const pci_host_state& state) {
   config_address_ = state.config_address & 0x80fffffcu;
   bridge_.restore(state.bridge_config);

@@ -40,6 +40,9 @@ public:
 
   pci_host_state save() const;
   void restore(const pci_host_state& state);
+  /// Resets CONFIG_ADDRESS and the bridge (attached functions reset
+  /// themselves).
+  void reset();
   const device_counters& counters() const { return counters_; }
 
   // pio_device

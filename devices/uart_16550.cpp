@@ -35,6 +35,10 @@ size_t uart_16550::receive(std::span<const uint8_t> bytes) {
   return n;
 }
 
+void uart_16550::reset() {
+  restore(uart_16550_state{});
+}
+
 void uart_16550::restore(const uart_16550_state& state) {
   state_ = state;
   if (state_.rx_fifo.size() > fifo_size)

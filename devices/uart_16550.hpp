@@ -56,6 +56,8 @@ public:
 
   uart_16550_state save() const { return state_; }
   void restore(const uart_16550_state& state);
+  /// System reset (i8042 pulse, triple fault): power-on register values.
+  void reset();
   const device_counters& counters() const { return counters_; }
 
   // pio_device

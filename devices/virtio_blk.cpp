@@ -75,7 +75,7 @@ virtio_blk::virtio_blk(guest_memory& memory, irq_line& irq,
   config_.add_capability(0x09, cap_body(4, device_at, device_cfg_len, false));
   config_.add_capability(0x09, cap_body(2, notify_offset, 4, true));
   state_.capacity = backend.sectors();
-  reset();
+  reset_device();
 }
 
 uint64_t virtio_blk::offered_features() const {
@@ -83,7 +83,7 @@ uint64_t virtio_blk::offered_features() const {
          | (backend_.read_only() ? f_ro : 0);
 }
 
-void virtio_blk::reset() {
+void virtio_blk::reset_device() {
   auto config = state_.config;
   auto capacity = state_.capacity;
   auto generation = state_.config_generation;
@@ -230,7 +230,7 @@ void virtio_blk::apply_common_field(unsigned at, uint64_t v) {
 
 void virtio_blk::write_status(uint8_t value) {
   if (value == 0) {
-    reset();
+    reset_device();
     return;
   }
   if ((value & st_features_ok) && !(state_.status & st_features_ok)) {
@@ -377,6 +377,15 @@ void virtio_blk::config_write(uint16_t offset, std::span<const uint8_t> data) {
     std::lock_guard guard{mutex_};
     config_.write(offset, data);
     update_irq(); // INTx disable may have changed
+  }
+  deliver_bar_events();
+}
+
+void virtio_blk::reset() {
+  {
+    std::lock_guard guard{mutex_};
+    config_.reset();
+    reset_device();
   }
   deliver_bar_events();
 }

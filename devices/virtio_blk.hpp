@@ -81,6 +81,9 @@ public:
 
   virtio_blk_state save() const;
   void restore(const virtio_blk_state& state);
+  /// System reset: device status 0 (in-flight completions are dropped) and
+  /// config space at power-on values (set_bar_address again if needed).
+  void reset();
   virtio_blk_counters counters() const;
 
   // mmio_device (BAR0)
@@ -97,7 +100,7 @@ private:
   void write_common(uint64_t offset, std::span<const uint8_t> data);
   void apply_common_field(unsigned field_offset, uint64_t value);
   void write_status(uint8_t value);
-  void reset();
+  void reset_device();
   uint64_t offered_features() const;
   bool queue_ready() const;
   void collect(std::vector<pending>& out);

@@ -108,5 +108,13 @@ TEST_F(cmos_fixture, status_register_writes_are_counted) {
   EXPECT_EQ(reg(0x0d), 0x80);
 }
 
+TEST_F(cmos_fixture, reset_clears_interrupt_enables_but_keeps_nvram) {
+  set(0x0b, 0x72); // PIE, AIE, UIE, 24-hour
+  set(0x40, 0x99);
+  rtc.reset();
+  EXPECT_EQ(reg(0x0b), 0x02);
+  EXPECT_EQ(reg(0x40), 0x99);
+}
+
 } // namespace
 } // namespace tb::devices

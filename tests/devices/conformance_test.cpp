@@ -1,6 +1,7 @@
 // One conformance suite for every device: save -> restore into a fresh
-// instance -> save gives the same state, an access to an unknown offset is
-// ignored and counted, and 100k random accesses (fixed seed) never crash.
+// instance -> save gives the same state, reset is idempotent, an access to
+// an unknown offset is ignored and counted, and 100k random accesses (fixed
+// seed) never crash.
 // A device joins by specialising rig<> below.
 #include <memory>
 #include <random>
@@ -264,6 +265,15 @@ TYPED_TEST(device_conformance, restore_is_idempotent) {
   a.dev.restore(saved);
   a.dev.restore(saved);
   EXPECT_TRUE(a.dev.save() == saved);
+}
+
+TYPED_TEST(device_conformance, reset_is_idempotent) {
+  rig<TypeParam> a;
+  a.mutate();
+  a.dev.reset();
+  auto once = a.dev.save();
+  a.dev.reset();
+  EXPECT_EQ(caf::deep_to_string(a.dev.save()), caf::deep_to_string(once));
 }
 
 TYPED_TEST(device_conformance, unknown_offset_is_ignored_and_counted) {

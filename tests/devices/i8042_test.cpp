@@ -125,5 +125,14 @@ TEST_F(i8042_fixture, unknown_controller_command_is_counted) {
   EXPECT_TRUE(drain().empty());
 }
 
+TEST_F(i8042_fixture, reset_returns_to_power_on_state) {
+  outb(dev, 4, 0xad);
+  uint8_t key[] = {0x1e};
+  dev.key_event(key);
+  dev.reset();
+  EXPECT_TRUE(dev.save() == i8042_state{});
+  EXPECT_FALSE(kbd.level);
+}
+
 } // namespace
 } // namespace tb::devices
