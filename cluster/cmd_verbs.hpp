@@ -26,6 +26,10 @@ int cmd_setextradata(cmd_env& env, const cmd_args& args);
 int cmd_getextradata(cmd_env& env, const cmd_args& args);
 int cmd_setproperty(cmd_env& env, const cmd_args& args);
 int cmd_internalcommands(cmd_env& env, const cmd_args& args);
+int cmd_convertfromraw(cmd_env& env, const cmd_args& args);
+int cmd_clonemedium(cmd_env& env, const cmd_args& args);
+int cmd_modifymedium(cmd_env& env, const cmd_args& args);
+int cmd_showmediuminfo(cmd_env& env, const cmd_args& args);
 
 /// Prints showvminfo's output for one machine (also `list --long vms`).
 void print_vm_info(cmd_env& env, settings::machine_config& m,

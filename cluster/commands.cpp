@@ -35,6 +35,17 @@ constexpr verb verbs[] = {
     {"getextradata", cmd_getextradata},
     {"setproperty", cmd_setproperty},
     {"internalcommands", cmd_internalcommands},
+    {"convertfromraw", cmd_convertfromraw},
+    {"convertdd", cmd_convertfromraw},
+    {"clonemedium", cmd_clonemedium},
+    {"clonehd", cmd_clonemedium},
+    {"clonevdi", cmd_clonemedium},
+    {"modifymedium", cmd_modifymedium},
+    {"modifyhd", cmd_modifymedium},
+    {"modifyvdi", cmd_modifymedium},
+    {"showmediuminfo", cmd_showmediuminfo},
+    {"showhdinfo", cmd_showmediuminfo},
+    {"showvdiinfo", cmd_showmediuminfo},
 };
 
 // Handled by the host service itself (they talk to VM processes).
@@ -44,7 +55,8 @@ constexpr const char* verb_list =
     "createvm, registervm, unregistervm, list, showvminfo, modifyvm, "
     "createmedium (createhd, createvdi), closemedium, openmedium, storagectl, "
     "storageattach, setextradata, getextradata, setproperty, "
-    "internalcommands, startvm, controlvm";
+    "internalcommands, convertfromraw, clonemedium, modifymedium, "
+    "showmediuminfo, startvm, controlvm";
 
 int dispatch(cmd_env& env, const std::vector<std::string>& argv) {
   size_t first = 0;

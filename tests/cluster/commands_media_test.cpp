@@ -137,3 +137,35 @@ TEST(cli_args, spellings) {
 
 } // namespace
 } // namespace tb::cluster::test
+
+namespace tb::cluster::test {
+namespace {
+
+TEST_F(media_cmds, convert_clone_resize_show) {
+  std::string raw(3 << 20, '\0');
+  raw.replace(1 << 20, 5, "hello");
+  write_file(cwd + "/disk.raw", raw);
+  auto r = ok({"convertfromraw", "disk.raw", "disk.vdi"});
+  EXPECT_NE(r.out.find("Converting from raw image file=\"" + cwd
+                       + "/disk.raw\" to file=\"" + cwd + "/disk.vdi\"..."),
+            std::string::npos)
+      << r.out;
+  r = ok({"clonemedium", "disk", "disk.vdi", "copy.vdi"});
+  EXPECT_NE(r.out.find("100%\nClone medium created in format 'VDI'. UUID: "),
+            std::string::npos)
+      << r.out;
+  auto uuid = r.out.substr(r.out.find("UUID: ") + 6, 36);
+  r = ok({"modifymedium", "disk", uuid, "--resize", "8"});
+  EXPECT_NE(r.out.find("100%"), std::string::npos);
+  r = ok({"showmediuminfo", "disk", "copy.vdi"});
+  EXPECT_NE(r.out.find("UUID:           " + uuid), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Capacity:       8 MBytes"), std::string::npos) << r.out;
+  ok({"modifyhd", cwd + "/copy.vdi", "--type", "immutable"});
+  EXPECT_NE(ok({"list", "hdds"}).out.find("immutable"), std::string::npos);
+  auto bad = run({"modifymedium", "copy.vdi", "--compact"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--compact"), std::string::npos);
+}
+
+} // namespace
+} // namespace tb::cluster::test
