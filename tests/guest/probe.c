@@ -68,7 +68,7 @@ static uint32_t atou(const char **s) {
   return v;
 }
 
-struct options { uint32_t tick_ms, dirty_mib, dirty_rate, poweroff, anim, disk, tsc_khz; };
+struct options { uint32_t tick_ms, dirty_mib, dirty_rate, poweroff, anim, disk, tsc_khz, iobench; };
 
 static void parse_cmdline(const char *s, struct options *o) {
   while (*s) {
@@ -79,47 +79,52 @@ static void parse_cmdline(const char *s, struct options *o) {
     else if (starts(s, "telebox.anim=")) { s += 13; o->anim = atou(&s); }
     else if (starts(s, "telebox.disk=")) { s += 13; o->disk = atou(&s); }
     else if (starts(s, "tsc_khz=")) { s += 8; o->tsc_khz = atou(&s); }
+    else if (starts(s, "telebox.iobench=")) { s += 16; o->iobench = atou(&s); }
     while (*s && *s != ' ') s++;
   }
 }
 
-/* TSC against PIT channel 2 over 20 ms (the gate/OUT2 bits of port 0x61);
- * 0 when no PIT answers. */
+static uint32_t median5(uint32_t v[5]) {
+  for (int i = 1; i < 5; i++)
+    for (int j = i; j > 0 && v[j - 1] > v[j]; j--) { uint32_t t = v[j]; v[j] = v[j - 1]; v[j - 1] = t; }
+  return v[2];
+}
+
+/* PIT channel 0 current count (latch command, then low and high byte). */
+static uint16_t pit0_count(void) {
+  outb(0x43, 0x00);
+  uint8_t lo = inb(0x40);
+  uint8_t hi = inb(0x40);
+  return (uint16_t)(lo | hi << 8);
+}
+
+/* TSC against the PIT's own counter over ~33 ms (40000 counts of channel 0
+ * in mode 2 with the full 65536 reload). Reading the counter, not counting
+ * interrupts, keeps late or dropped timer interrupts on a loaded host out of
+ * it (an interrupt count read up to 5x high here). 0 when no PIT counts. */
 static uint32_t pit_tsc_khz_once(void) {
-  const uint16_t latch = 23864; /* 1193182 Hz / 50 */
-  outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01));
-  outb(0x43, 0xb0);
-  outb(0x42, latch & 0xff);
-  outb(0x42, latch >> 8);
+  outb(0x43, 0x34);
+  outb(0x40, 0);
+  outb(0x40, 0);
+  uint16_t prev = pit0_count();
   uint64_t t0 = rdtsc();
-  uint32_t polls = 0;
-  while (!(inb(0x61) & 0x20)) if (++polls > 200000) return 0;
-  uint64_t cycles = rdtsc() - t0;
-  if (polls < 2 || cycles < 1000000) return 0; /* port 0x61 reads 0xff: no PIT */
-  return (uint32_t)div64(cycles, 20);
-}
-
-/* The smallest of five runs: a descheduled vCPU or a slow first trap only
- * ever lengthens a run (the first runs here read up to 20 % high). */
-static uint32_t calibrate_tsc_khz(void) {
-  uint32_t best = 0;
-  for (int i = 0; i < 5; i++) {
-    uint32_t khz = pit_tsc_khz_once();
-    if (!khz) return 0;
-    if (!best || khz < best) best = khz;
+  uint32_t elapsed = 0;
+  while (elapsed < 40000) {
+    uint16_t c = pit0_count();
+    elapsed += (uint16_t)(prev - c);
+    prev = c;
+    if (rdtsc() - t0 > 4000000000ull) return 0; /* over a second: no PIT */
   }
-  return best;
+  return (uint32_t)div64((rdtsc() - t0) * 1193182u, elapsed * 1000u);
 }
 
-/* Fallback without port 0x61 (QEMU microvm): TSC across 20 ticks of the
- * 1 kHz PIT channel 0 interrupt; 0 if the ticks do not come. */
-static uint32_t irq_tsc_khz(void) {
-  uint32_t first = irq_counts[0];
-  uint64_t limit = rdtsc() + 4000000000ull;
-  while (irq_counts[0] == first) if ((int64_t)(rdtsc() - limit) > 0) return 0;
-  uint64_t t0 = rdtsc();
-  while (irq_counts[0] - first < 21) if ((int64_t)(rdtsc() - limit) > 0) return 0;
-  return (uint32_t)div64(rdtsc() - t0, 20);
+/* The median of five runs: a descheduled vCPU between a latch and its TSC
+ * read skews single runs either way. */
+static uint32_t calibrate_tsc_khz(void) {
+  uint32_t v[5];
+  for (int i = 0; i < 5; i++)
+    if (!(v[i] = pit_tsc_khz_once())) return 0;
+  return median5(v);
 }
 
 /* PIT channel 0 at 1 kHz and IRQ0+IRQ1 unmasked; the guest idles with hlt
@@ -174,6 +179,16 @@ static void dirtier_tick(struct dirtier *d) {
   }
 }
 
+/* Average cost of one port read from CPL3 (COM1 LSR): the whole round trip
+ * (#GP + ring-0 completion on PVM, plus the VMM exit). */
+static void io_bench(uint32_t rounds) {
+  uint64_t t0 = rdtsc();
+  for (uint32_t i = 0; i < rounds; i++) (void)inb(COM1 + 5);
+  uint64_t cycles = rdtsc() - t0;
+  puts_("IOBENCH inb_ns="); putu((uint32_t)div64(div64(cycles * 1000u, tsc_khz / 1000u), rounds));
+  puts_(" rounds="); putu(rounds); putc_('\n');
+}
+
 static void print_banner(const struct mbi *mbi, uint32_t khz, const char *source) {
   puts_("PROBE tsc_khz="); putu(khz); puts_(" source="); puts_(source);
   puts_(" mem_kib="); putu(mbi && (mbi->flags & 1) ? mbi->mem_upper + 1024 : 0);
@@ -192,10 +207,10 @@ void user_main(void) {
   if (!khz && (khz = calibrate_tsc_khz()) != 0) source = "pit";
   tsc_khz = khz ? khz : 2000000;
   timer_init();
-  if (!khz && timer_ok && (khz = irq_tsc_khz()) != 0) { source = "pit-irq"; tsc_khz = khz; }
   if (!khz) source = "default";
   print_banner(mbi, tsc_khz, source);
 
+  if (o.iobench) io_bench(o.iobench > 1 ? o.iobench : 1000);
   int have_display = display_init();
   if (have_display) display_puts("telebox probe guest - type to echo keys\n");
   keyboard_init();
