@@ -126,7 +126,8 @@ void pci_config_space::set_bar_address(unsigned index, uint64_t address) {
 }
 
 uint8_t pci_config_space::add_capability(uint8_t id,
-                                         std::span<const uint8_t> body) {
+                                         std::span<const uint8_t> body,
+                                         std::span<const uint8_t> writable) {
   size_t len = (2 + body.size() + 3) & ~size_t{3};
   if (next_cap_ + len > 256)
     return 0;
@@ -134,6 +135,8 @@ uint8_t pci_config_space::add_capability(uint8_t id,
   bytes_[at] = id;
   bytes_[at + 1] = 0;
   std::copy(body.begin(), body.end(), bytes_.begin() + at + 2);
+  for (size_t i = 0; i < writable.size() && i < body.size(); ++i)
+    write_mask_[at + 2 + i] = writable[i];
   if (last_cap_ == 0)
     bytes_[0x34] = at;
   else

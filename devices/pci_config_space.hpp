@@ -46,8 +46,10 @@ public:
   /// Machine-side BAR placement (no firmware assigns them); notifies.
   void set_bar_address(unsigned index, uint64_t address);
   /// Appends a capability (`body` excludes the ID and next bytes); returns
-  /// its offset, or 0 if it does not fit.
-  uint8_t add_capability(uint8_t id, std::span<const uint8_t> body);
+  /// its offset, or 0 if it does not fit. `writable` (same length as `body`,
+  /// or empty for read-only) is the guest write mask of the body bytes.
+  uint8_t add_capability(uint8_t id, std::span<const uint8_t> body,
+                         std::span<const uint8_t> writable = {});
 
   bool memory_enabled() const { return command() & 0x2; }
   bool bus_master() const { return command() & 0x4; }

@@ -74,6 +74,15 @@ virtio_blk::virtio_blk(guest_memory& memory, irq_line& irq,
   config_.add_capability(0x09, cap_body(3, isr_at, 4, false));
   config_.add_capability(0x09, cap_body(4, device_at, device_cfg_len, false));
   config_.add_capability(0x09, cap_body(2, notify_offset, 4, true));
+  // The PCI_CFG window (the spec requires one): bar, offset and length are
+  // the driver's, pci_cfg_data at +16 reaches BAR0 through config space.
+  auto window = cap_body(5, 0, 0, false);
+  window[0] = 20;
+  window.resize(18, 0);
+  std::vector<uint8_t> writable(18, 0);
+  writable[2] = 0xff;                                    // bar
+  std::fill(writable.begin() + 6, writable.end(), 0xff); // offset, length, data
+  cfg_cap_ = config_.add_capability(0x09, window, writable);
   state_.capacity = backend.sectors();
   reset_device();
 }
@@ -243,6 +252,10 @@ void virtio_blk::write_status(uint8_t value) {
 
 void virtio_blk::mmio_read(uint64_t offset, std::span<uint8_t> data) {
   std::lock_guard guard{mutex_};
+  read_registers(offset, data);
+}
+
+void virtio_blk::read_registers(uint64_t offset, std::span<uint8_t> data) {
   std::fill(data.begin(), data.end(), 0);
   size_t n = data.size();
   if (offset + n <= 0x38) {
@@ -367,18 +380,47 @@ void virtio_blk::update_irq() {
     irq_.set_level(irq_level_ = level);
 }
 
+// Whether a config access hits the PCI_CFG window's data bytes; if so, the
+// BAR0 range the driver selected (bar must be 0, length 1, 2 or 4).
+bool virtio_blk::window_access(uint16_t offset, size_t size,
+                               uint64_t& bar_offset, size_t& length) const {
+  uint16_t data_at = uint16_t(cfg_cap_ + 16);
+  if (!cfg_cap_ || offset < data_at || offset + size > data_at + 4u)
+    return false;
+  const auto& b = config_.bytes();
+  bar_offset = load_le(&b[cfg_cap_ + 8], 4);
+  length = load_le(&b[cfg_cap_ + 12], 4);
+  return b[cfg_cap_ + 4] == 0 && (length == 1 || length == 2 || length == 4);
+}
+
 void virtio_blk::config_read(uint16_t offset, std::span<uint8_t> data) {
   std::lock_guard guard{mutex_};
   config_.read(offset, data);
+  uint64_t at = 0;
+  size_t len = 0;
+  if (window_access(offset, data.size(), at, len)) {
+    uint8_t value[4] = {};
+    read_registers(at, std::span<uint8_t>{value, len});
+    std::copy_n(value, std::min(len, data.size()), data.begin());
+  }
 }
 
 void virtio_blk::config_write(uint16_t offset, std::span<const uint8_t> data) {
+  uint64_t at = 0;
+  size_t len = 0;
+  bool window = false;
+  uint8_t value[4] = {};
   {
     std::lock_guard guard{mutex_};
     config_.write(offset, data);
     update_irq(); // INTx disable may have changed
+    window = window_access(offset, data.size(), at, len);
+    if (window)
+      std::copy_n(config_.bytes().begin() + cfg_cap_ + 16, 4, value);
   }
   deliver_bar_events();
+  if (window) // outside the lock: a notify there processes the queue
+    mmio_write(at, std::span<const uint8_t>{value, len});
 }
 
 void virtio_blk::reset() {

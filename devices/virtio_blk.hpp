@@ -53,7 +53,8 @@ struct virtio_blk_counters : device_counters {
   uint64_t ring_errors = 0;  ///< broken rings: the device set NEEDS_RESET
 };
 
-/// BAR0 layout: 0x0000 common config, 0x1000 ISR, 0x2000 device config
+/// BAR0 layout (plus the PCI_CFG access window in config space):
+/// 0x0000 common config, 0x1000 ISR, 0x2000 device config
 /// (virtio_blk_config), 0x3000 queue notify (multiplier 4, queue 0 at
 /// 0x3000). Features: VERSION_1, SEG_MAX, BLK_SIZE, FLUSH, RO (read-only
 /// media). Requests IN, OUT, FLUSH, GET_ID; every ring index, descriptor
@@ -111,6 +112,9 @@ private:
   void update_irq();
   void fail_ring();
   void deliver_bar_events();
+  void read_registers(uint64_t offset, std::span<uint8_t> data);
+  bool window_access(uint16_t offset, size_t size, uint64_t& bar_offset,
+                     size_t& length) const;
   void restore_locked(const virtio_blk_state& state);
 
   guest_memory& memory_;
@@ -125,6 +129,7 @@ private:
   pci_config_space config_;
   virtio_blk_state state_;
   virtio_blk_counters counters_;
+  uint8_t cfg_cap_ = 0;     ///< VIRTIO_PCI_CAP_PCI_CFG window in config space
   uint32_t generation_ = 0; ///< bumped by reset: late completions are dropped
   size_t in_flight_ = 0;
   bool irq_level_ = false;

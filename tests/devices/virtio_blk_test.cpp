@@ -112,14 +112,31 @@ TEST_F(virtio_fixture, pci_identity_is_modern_virtio_blk) {
   EXPECT_EQ(cfg_get<uint8_t>(dev, 0x3d), 1); // INTA
 }
 
-TEST_F(virtio_fixture, capability_list_names_the_four_regions) {
+TEST_F(virtio_fixture, capability_list_names_the_regions_and_cfg_window) {
   std::vector<uint8_t> types;
   for (uint8_t p = cfg_get<uint8_t>(dev, 0x34); p;
        p = cfg_get<uint8_t>(dev, p + 1)) {
     EXPECT_EQ(cfg_get<uint8_t>(dev, p), 0x09);
     types.push_back(cfg_get<uint8_t>(dev, p + 3));
   }
-  EXPECT_EQ(types, (std::vector<uint8_t>{1, 3, 4, 2}));
+  EXPECT_EQ(types, (std::vector<uint8_t>{1, 3, 4, 2, 5}));
+}
+
+TEST_F(virtio_fixture, pci_cfg_window_reaches_bar0) {
+  uint8_t cap = 0;
+  for (uint8_t p = cfg_get<uint8_t>(dev, 0x34); p;
+       p = cfg_get<uint8_t>(dev, p + 1))
+    if (cfg_get<uint8_t>(dev, p + 3) == 5)
+      cap = p;
+  ASSERT_NE(cap, 0);
+  cfg_put<uint8_t>(dev, cap + 4, 0);       // BAR0
+  cfg_put<uint32_t>(dev, cap + 8, 0x2000); // device config: capacity
+  cfg_put<uint32_t>(dev, cap + 12, 4);     // 4 bytes
+  EXPECT_EQ(cfg_get<uint32_t>(dev, cap + 16), 2048u);
+  cfg_put<uint32_t>(dev, cap + 8, 0x14); // common config: device_status
+  cfg_put<uint32_t>(dev, cap + 12, 1);
+  cfg_put<uint8_t>(dev, cap + 16, 1); // ACKNOWLEDGE through the window
+  EXPECT_EQ(mmio_get<uint8_t>(dev, 0x14), 1);
 }
 
 TEST_F(virtio_fixture, device_config_reports_capacity) {
