@@ -61,7 +61,10 @@ caf::error commit_machine(settings::machine_config& live,
 }
 
 std::string client_path(const cmd_env& env, const std::string& path) {
-  auto abs = settings::absolute_path(path, env.ctx.cwd);
+  std::error_code ec;
+  auto base = env.ctx.cwd.empty() ? std::filesystem::current_path(ec).string()
+                                  : env.ctx.cwd;
+  auto abs = settings::absolute_path(path, base);
   auto norm = std::filesystem::path(abs).lexically_normal().string();
   if (norm.size() > 1 && norm.back() == '/')
     norm.pop_back();

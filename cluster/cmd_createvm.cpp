@@ -131,13 +131,24 @@ int cmd_createvm(cmd_env& env, const cmd_args& args) {
   if (env.reg.find(name))
     return env.fail("A machine named '" + name + "' is already registered");
 
+  // The first group is also the sub-folder of the machine folder.
+  std::vector<std::string> groups;
   std::string group;
   if (auto* g = p.last("groups")) {
-    auto first = g->value().substr(0, g->value().find(','));
-    if (!valid_group(first))
-      return env.fail("Invalid machine group '" + first
-                      + "' (groups start with '/', e.g. /servers)");
-    group = first == "/" ? "" : first;
+    size_t pos = 0;
+    while (pos <= g->value().size()) {
+      auto comma = g->value().find(',', pos);
+      auto one = g->value().substr(
+          pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      if (!valid_group(one))
+        return env.fail("Invalid machine group '" + one
+                        + "' (groups start with '/', e.g. /servers)");
+      groups.push_back(one);
+      if (comma == std::string::npos)
+        break;
+      pos = comma + 1;
+    }
+    group = groups.front() == "/" ? "" : groups.front();
   }
   std::string base = p.has("basefolder")
                          ? client_path(env, p.last("basefolder")->value())
@@ -163,10 +174,11 @@ int cmd_createvm(cmd_env& env, const cmd_args& args) {
   if (os)
     apply_os_defaults(hw, *os, p.has("default"));
   cfg.set_hardware(hw);
-  if (!group.empty()) {
-    auto& groups = cfg.machine_node().ensure_child("Groups");
-    groups.remove_children("Group");
-    groups.append_child("Group").set_attr("name", group);
+  if (!groups.empty() && !(groups.size() == 1 && groups[0] == "/")) {
+    auto& node = cfg.machine_node().ensure_child("Groups");
+    node.remove_children("Group");
+    for (auto& one : groups)
+      node.append_child("Group").set_attr("name", one);
   }
 
   auto folder = fs::path(path).parent_path();

@@ -1,4 +1,5 @@
 // list vms|runningvms|ostypes|hdds|dvds|floppies|systemproperties.
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -17,9 +18,13 @@ constexpr const char* usage =
     "list [--long] vms|runningvms|ostypes|hdds|dvds|floppies|"
     "systemproperties";
 
-void list_vms(cmd_env& env, bool running_only, bool long_form) {
+void list_vms(cmd_env& env, bool running_only, bool long_form, bool sorted) {
   bool first = true;
-  for (auto* m : env.reg.machines()) {
+  auto machines = env.reg.machines();
+  if (sorted)
+    std::stable_sort(machines.begin(), machines.end(),
+                     [](auto* a, auto* b) { return a->name() < b->name(); });
+  for (auto* m : machines) {
     if (running_only && !env.reg.is_running(m->uuid()))
       continue;
     if (long_form) {
@@ -160,11 +165,12 @@ int cmd_list(cmd_env& env, const cmd_args& args) {
   if (p.positional.size() != 1)
     return env.syntax("Expected exactly one list", usage);
   bool long_form = p.has("long") || p.has("l");
+  bool sorted = p.has("sorted") || p.has("s");
   auto what = lower(p.positional[0]);
   if (what == "vms")
-    list_vms(env, false, long_form);
+    list_vms(env, false, long_form, sorted);
   else if (what == "runningvms")
-    list_vms(env, true, long_form);
+    list_vms(env, true, long_form, sorted);
   else if (what == "ostypes")
     list_ostypes(env, long_form);
   else if (what == "hdds")
