@@ -88,6 +88,7 @@ private:
     sc.key = key_;
     sc.allow_rdp_security = cfg_.allow_rdp_security;
     sc.tls = tls_;
+    sc.max_update_payload = cfg_.max_update_payload;
     sc.authenticate = cfg_.authenticate;
     clients_.push_back(
         client{s, std::make_unique<rdp_session>(sc, fb_, input_)});
@@ -135,6 +136,7 @@ private:
       log("RDP client " + c.stream->peer() + " active: user \""
           + c.session->client().user + "\", " + std::to_string(c.session->bpp())
           + " bpp, " + (c.session->uses_tls() ? "TLS, " : "RDP security, ")
+          + (c.session->fastpath_output() ? "fast-path, " : "slow-path, ")
           + std::to_string(c.session->client_core().desktop_width) + "x"
           + std::to_string(c.session->client_core().desktop_height));
     }

@@ -33,6 +33,8 @@ struct rdp_server_config {
   std::function<void(const std::string&)> log;
   /// How often damage is encoded and sent.
   std::chrono::milliseconds flush_period{15};
+  /// Largest bitmap update payload per PDU (see rdp_session_config).
+  size_t max_update_payload = 0x3E00;
   /// A client with more unsent bytes than this gets no new updates.
   size_t max_queued_bytes = 256 * 1024;
 };

@@ -38,6 +38,9 @@ struct rdp_session_config {
   bool allow_rdp_security = true;
   /// TLS (Enhanced RDP Security) when set: chosen for clients that ask.
   std::shared_ptr<const rdp::tls_context> tls;
+  /// Largest bitmap update payload per PDU (at most 0x3E00: every PDU must
+  /// stay below 0x4000 for rdesktop; at least 1024).
+  size_t max_update_payload = 0x3E00;
   /// Decides on logon; empty = everyone is let in. Never log the password.
   std::function<bool(const rdp::client_info&)> authenticate;
 };
@@ -58,6 +61,8 @@ public:
 
   /// True once the client finished the connection sequence.
   bool active() const { return state_ == state::active; }
+  /// Whether updates go out as fast-path PDUs (the client's choice).
+  bool fastpath_output() const { return caps_.fastpath_output(); }
   /// Whether the client chose TLS.
   bool uses_tls() const { return tls_ != nullptr; }
   /// True when the session said goodbye and the socket should close.

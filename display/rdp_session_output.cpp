@@ -126,6 +126,7 @@ void rdp_session::encode_pending(size_t budget) {
   fmt.compress = caps_.bitmap_compression;
   fmt.no_compression_header =
       (caps_.extra_flags & no_bitmap_compression_hdr) != 0;
+  fmt.max_payload = std::clamp<size_t>(cfg_.max_update_payload, 1024, 0x3E00);
   bool had_work = !damage_.empty();
   while (!damage_.empty() && out_.size() < budget) {
     // One band of the oldest rectangle at a time, so a big update does not

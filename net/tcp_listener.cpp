@@ -24,6 +24,12 @@ struct uv_listener final : tcp_listener,
   uint64_t stop_id = 0;
 
   explicit uv_listener(event_loop& l) : loop(l) {}
+  ~uv_listener() override {
+    // Handles point back at this object: close them first. After the loop
+    // stopped, its stop hook has closed them already.
+    if (!handles.empty())
+      loop.call([this] { close_handles(); });
+  }
 
   uint16_t port() const override { return bound_port; }
   std::vector<std::string> bound() const override { return names; }
@@ -183,10 +189,13 @@ tcp_listener::open(event_loop& loop, const listen_spec& spec,
       auto got = try_port(*l, uvl, addrs, p);
       if (got) {
         l->bound_port = *got;
-        std::weak_ptr<uv_listener> weak = l;
-        l->stop_id = loop.on_stop([weak] {
-          if (auto p = weak.lock())
-            p->close_handles();
+        // The stop hook owns copies of the handle pointers, so it works
+        // even when the listener object is gone.
+        l->stop_id = loop.on_stop([hs = l->handles] {
+          for (auto* h : hs)
+            uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* h) {
+              delete reinterpret_cast<uv_tcp_t*>(h);
+            });
         });
         result = std::shared_ptr<tcp_listener>{l};
         return;

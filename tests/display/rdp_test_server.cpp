@@ -8,7 +8,7 @@
 // --seconds N (exit after N seconds, default 120), --deny (refuse logons),
 // --full-damage-ms N (damage the whole screen every N ms: load tests),
 // --no-tls (Standard RDP Security only), --bench-encode N (print codec
-// cost per frame and exit).
+// cost per frame and exit), --max-payload N (bytes per update PDU).
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -158,6 +158,8 @@ int main(int argc, char** argv) {
       full_damage_ms = std::stoi(argv[++i]);
     else if (a == "--bench-encode" && i + 1 < argc)
       return bench(std::stoi(argv[++i]));
+    else if (a == "--max-payload" && i + 1 < argc)
+      cfg.max_update_payload = std::stoul(argv[++i]);
     else if (a == "--no-tls")
       cfg.enable_tls = false;
     else if (a == "--deny")
