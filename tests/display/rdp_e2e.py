@@ -275,6 +275,8 @@ def run_client(name, argv_fn, tol, server_args=(), rekey=False,
         time.sleep(0.3)
         subprocess.run(["xdotool", "key", "a"], env=env, timeout=10)
         subprocess.run(["xdotool", "click", "1"], env=env, timeout=10)
+        subprocess.run(["xdotool", "key", "Right"], env=env, timeout=10)
+        subprocess.run(["xdotool", "click", "4"], env=env, timeout=10)
         problems = []
         if not server.wait_line(lambda l: l.startswith("key 0x1e down"), 5):
             problems.append(f"{name}: server never logged key 0x1e down")
@@ -284,6 +286,12 @@ def run_client(name, argv_fn, tol, server_args=(), rekey=False,
                 lambda l: l.startswith("pointer 300 200 buttons=1"), 5):
             problems.append(f"{name}: server never logged the click at "
                             "300,200")
+        # Right arrow: scancode 0x4d with the E0 prefix.
+        if not server.wait_line(lambda l: l.startswith("key 0x4d down ext=1"),
+                                5):
+            problems.append(f"{name}: server never logged Right (E0 4D)")
+        if not server.wait_line(lambda l: "wheel=1 " in l, 5):
+            problems.append(f"{name}: server never logged a wheel notch up")
         if not server.wait_line(lambda l: l == logon, 1):
             problems.append(f"{name}: server did not log '{logon}'")
         if not server.wait_line(
