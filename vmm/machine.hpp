@@ -62,7 +62,7 @@ struct machine_hooks {
   std::function<void(const std::string&)> log;
 };
 
-class machine_devices;
+struct machine_devices;
 
 /// The assembled machine. Not thread-safe; the machine actor owns it.
 class machine {
@@ -97,6 +97,7 @@ private:
   caf::error build_pci();
   caf::error load_kernel();
   caf::error build_vcpus(engine& eng);
+  void move_display_bar(unsigned index, const devices::pci_bar& bar);
 
   machine_spec spec_;
   machine_hooks hooks_;

@@ -1,8 +1,9 @@
 // The devices of one machine (internal to machine assembly): owned device
-// objects, the IRQ lines they drive, and the few device entry points the
-// machine actor needs (power button, keyboard, frame buffer).
+// objects, the IRQ lines they drive, and the device entry points the machine
+// actor needs (power button, keyboard, frame buffer).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>
@@ -12,9 +13,16 @@
 
 #include <caf/error.hpp>
 
+#include "devices/acpi_pm.hpp"
+#include "devices/bochs_display.hpp"
 #include "devices/bus.hpp"
+#include "devices/cmos_rtc.hpp"
+#include "devices/i8042.hpp"
+#include "devices/pci_host.hpp"
+#include "devices/uart_16550.hpp"
 #include "vmm/boot.hpp"
 #include "vmm/engine.hpp"
+#include "vmm/guest_memory.hpp"
 
 namespace tb::vmm {
 
@@ -29,13 +37,59 @@ private:
   uint32_t gsi_;
 };
 
-class machine_devices {
+/// Guest RAM as devices see it for DMA (bounds-checked).
+class dma_view final : public devices::guest_memory {
 public:
-  virtual ~machine_devices() = default;
-  virtual std::optional<framebuffer_info> framebuffer() const = 0;
-  virtual caf::error press_power_button() = 0;
-  virtual caf::error put_scancodes(std::span<const uint8_t> codes) = 0;
-  virtual std::vector<std::pair<std::string, std::string>> summary() const = 0;
+  explicit dma_view(const vmm::guest_memory& mem) : mem_(mem) {}
+  std::span<uint8_t> span(uint64_t gpa, size_t len) override {
+    auto* p = len ? mem_.host_ptr(gpa, len) : nullptr;
+    return p ? std::span<uint8_t>{p, len} : std::span<uint8_t>{};
+  }
+
+private:
+  const vmm::guest_memory& mem_;
+};
+
+/// Fixed platform resources (devices/README.md "Wiring").
+namespace layout {
+constexpr uint16_t com1_port = 0x3f8;
+constexpr uint32_t com1_gsi = 4;
+constexpr uint16_t i8042_port = 0x60;
+constexpr uint32_t kbd_gsi = 1, aux_gsi = 12;
+constexpr uint16_t cmos_port = 0x70;
+constexpr uint32_t rtc_gsi = 8;
+constexpr uint16_t pm_port = 0x600;
+constexpr uint32_t sci_gsi = 9;
+constexpr uint16_t pci_port = 0xcf8;
+constexpr uint16_t dispi_port = 0x1ce;
+constexpr uint8_t display_slot = 1;
+constexpr uint64_t vram_base = 0xe0000000;
+constexpr uint64_t display_mmio_base = 0xe1000000;
+constexpr uint64_t display_mmio_size = 0x1000;
+} // namespace layout
+
+/// Every device of the machine; members are declared in dependency order
+/// (IRQ lines before the devices holding references to them).
+struct machine_devices {
+  explicit machine_devices(engine_vm& vm);
+
+  std::optional<framebuffer_info> framebuffer() const { return fb; }
+  caf::error press_power_button();
+  caf::error put_scancodes(std::span<const uint8_t> codes);
+  std::vector<std::pair<std::string, std::string>> summary() const;
+
+  engine_irq_line com1_irq, kbd_irq, aux_irq, rtc_irq, sci_irq;
+  std::unique_ptr<devices::uart_16550> uart;
+  std::unique_ptr<devices::i8042> kbd;
+  std::unique_ptr<devices::cmos_rtc> cmos;
+  std::unique_ptr<devices::acpi_pm> pm;
+  std::unique_ptr<devices::pci_host> pci;
+  std::unique_ptr<devices::bochs_display> display;
+  memory_region* vram = nullptr;
+  uint64_t display_mmio_at = layout::display_mmio_base;
+  std::optional<framebuffer_info> fb;
+  /// Device mutexes shared with the bus, for input from other threads.
+  std::shared_ptr<std::mutex> kbd_lock, pm_lock;
 };
 
 } // namespace tb::vmm

@@ -1,0 +1,323 @@
+// The headless front end: settings lookup, logs, machine start, signals,
+// and the wait for the guest to power off.
+#include "headless.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/error_text.hpp"
+#include "actors/runtime.hpp"
+#include "cluster/vm_link.hpp"
+#include "settings/paths.hpp"
+#include "vmm/host_check.hpp"
+#include "vmm/machine_actor.hpp"
+#include "vmm/vm_log.hpp"
+
+namespace tb::headless {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* version = "0.1.0";
+
+/// COM1 sinks: Logs/serial.log and, with --serial-stdout, stdout.
+struct serial_sink {
+  int file = -1;
+  bool to_stdout = false;
+  void write(std::span<const uint8_t> bytes) const {
+    if (file >= 0)
+      (void)::write(file, bytes.data(), bytes.size());
+    if (to_stdout)
+      (void)::write(STDOUT_FILENO, bytes.data(), bytes.size());
+  }
+};
+
+/// What the listener saw; the main thread waits on `wake`.
+struct run_result {
+  std::mutex mtx;
+  std::string state;
+  int wake = -1; ///< eventfd
+};
+
+vmm::state_listener_actor::behavior_type
+listener_impl(vmm::state_listener_actor::pointer,
+              std::shared_ptr<run_result> res,
+              std::function<void(const vmm::state_change&)> report) {
+  return {
+      [res, report](const vmm::state_change& ev) {
+        if (report)
+          report(ev);
+        std::lock_guard<std::mutex> guard{res->mtx};
+        res->state = ev.state;
+        uint64_t one = 1;
+        (void)::write(res->wake, &one, sizeof one);
+      },
+  };
+}
+
+/// Blocks the signals the main thread takes through a signalfd; done before
+/// any thread starts so every thread inherits the mask.
+int block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "Error: %s\n", msg.c_str());
+  return 1;
+}
+
+std::string current_state(run_result& res) {
+  std::lock_guard<std::mutex> guard{res.mtx};
+  return res.state;
+}
+
+bool terminal(const std::string& s) {
+  return s == "poweroff" || s == "aborted";
+}
+
+/// Everything one run holds, in destruction order (actors before logs).
+class session {
+public:
+  explicit session(const options& o) : opts_(o) {}
+
+  int run();
+
+private:
+  int prepare();
+  int start();
+  void wait();
+  void log(const std::string& line) {
+    if (log_)
+      log_->line(line);
+  }
+  vmm::machine_status request_status(caf::scoped_actor& self);
+  cluster::control_handler control_handler();
+
+  options opts_;
+  std::optional<settings::global_config> global_;
+  std::optional<settings::machine_config> cfg_;
+  vmm::machine_spec spec_;
+  std::unique_ptr<vmm::vm_log> log_;
+  serial_sink serial_;
+  int sigfd_ = -1;
+  std::shared_ptr<run_result> res_ = std::make_shared<run_result>();
+  std::shared_ptr<vmm::engine> eng_;
+  std::optional<caf::actor_system_config> sys_cfg_;
+  std::optional<caf::actor_system> sys_;
+  vmm::machine_actor machine_;
+  vmm::state_listener_actor listener_;
+  std::optional<cluster::vm_link> link_;
+};
+
+int session::prepare() {
+  auto folder = settings::global_folder();
+  if (!folder)
+    return fail(error_text(folder.error()));
+  auto global = settings::global_config::load(*folder);
+  if (!global)
+    return fail(error_text(global.error()));
+  global_ = std::move(*global);
+  auto cfg = find_machine(*global_, opts_.vm);
+  if (!cfg)
+    return fail(error_text(cfg.error()));
+  cfg_ = std::move(*cfg);
+  auto spec = spec_from_settings(*cfg_, *global_);
+  if (!spec)
+    return fail(error_text(spec.error()));
+  spec_ = std::move(*spec);
+  auto logs = (std::filesystem::path{cfg_->folder()} / "Logs").string();
+  auto log = vmm::vm_log::open(logs, global_->properties().log_history_count);
+  if (!log)
+    return fail(error_text(log.error()));
+  log_ = std::move(*log);
+  auto serial_path = logs + "/serial.log";
+  serial_.file = ::open(serial_path.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (serial_.file < 0)
+    return fail("cannot write " + serial_path + ": " + std::strerror(errno));
+  serial_.to_stdout = opts_.serial_stdout;
+  return 0;
+}
+
+int session::start() {
+  auto host = vmm::detect_host();
+  log(std::string{"telebox VM process "} + version + " for '" + spec_.name
+      + "' {" + spec_.uuid + "}, pid " + std::to_string(::getpid()));
+  log("Host: " + host.cpu_model + ", " + std::to_string(host.cpus)
+      + " CPUs, Linux " + host.kernel);
+  if (auto warn = vmm::host_warning(host); !warn.empty()) {
+    std::fprintf(stderr, "Warning: %s\n", warn.c_str());
+    log("Warning: " + warn);
+  }
+  auto eng = vmm::open_kvm_engine();
+  if (!eng) {
+    log("Error: " + error_text(eng.error()));
+    return fail(error_text(eng.error()));
+  }
+  eng_ = std::shared_ptr<vmm::engine>{std::move(*eng)};
+  log("KVM API " + std::to_string(eng_->info().api_version) + ", max "
+      + std::to_string(eng_->info().max_vcpus) + " vCPUs"
+      + (eng_->info().pvm ? ", PVM (software virtualization)" : ""));
+  sys_cfg_.emplace();
+  actors::configure(*sys_cfg_);
+  sys_.emplace(*sys_cfg_);
+  res_->wake = eventfd(0, EFD_CLOEXEC);
+  std::function<void(const vmm::state_change&)> report;
+  if (opts_.host_service) {
+    auto folder = global_->folder();
+    auto link =
+        cluster::vm_link::attach(*sys_, folder, spec_.uuid, control_handler());
+    if (!link)
+      return fail(error_text(link.error()));
+    link_ = std::move(*link);
+    report = [link = *link_](const vmm::state_change& ev) {
+      link.report(ev.state);
+    };
+  }
+  listener_ = sys_->spawn(listener_impl, res_, report);
+  vmm::machine_options mo;
+  mo.start_paused = opts_.start_paused;
+  mo.log = [this](const std::string& line) { log(line); };
+  mo.serial_out = [s = serial_](std::span<const uint8_t> b) { s.write(b); };
+  auto m = vmm::start_machine(*sys_, eng_, spec_, mo);
+  if (!m) {
+    log("Error: " + error_text(m.error()));
+    return fail(error_text(m.error()));
+  }
+  machine_ = *m;
+  caf::scoped_actor self{*sys_};
+  self->request(machine_, 5s, vmm::listen_atom_v, listener_)
+      .receive([](bool) {}, [](caf::error&) {});
+  return 0;
+}
+
+vmm::machine_status session::request_status(caf::scoped_actor& self) {
+  vmm::machine_status st;
+  self->request(machine_, 5s, vmm::status_atom_v)
+      .receive([&](vmm::machine_status& s) { st = std::move(s); },
+               [](caf::error&) {});
+  return st;
+}
+
+cluster::control_handler session::control_handler() {
+  // controlvm verbs, answered synchronously on the control actor's thread.
+  return [this](const host::cli_request& req) {
+    host::cli_reply out;
+    auto verb = req.argv.size() > 2 ? req.argv[2] : "";
+    caf::scoped_actor self{*sys_};
+    auto ask = [&](auto atom) {
+      self->request(machine_, 30s, atom)
+          .receive([](vmm::machine_status&) {},
+                   [&](caf::error& e) {
+                     out.exit_code = 1;
+                     out.err = "VBoxManage: error: " + error_text(e) + "\n";
+                   });
+    };
+    if (verb == "pause")
+      ask(vmm::pause_atom_v);
+    else if (verb == "resume")
+      ask(vmm::resume_atom_v);
+    else if (verb == "reset")
+      ask(vmm::reset_atom_v);
+    else if (verb == "poweroff")
+      ask(vmm::poweroff_atom_v);
+    else if (verb == "acpipowerbutton")
+      ask(vmm::acpi_button_atom_v);
+    else {
+      out.exit_code = 1;
+      out.err = "VBoxManage: error: controlvm " + verb
+                + " is not supported by telebox yet\n";
+    }
+    return out;
+  };
+}
+
+void session::wait() {
+  pollfd fds[2] = {{sigfd_, POLLIN, 0}, {res_->wake, POLLIN, 0}};
+  bool asked = false;
+  while (!terminal(current_state(*res_))) {
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR)
+      break;
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si{};
+      (void)::read(sigfd_, &si, sizeof si);
+      log(std::string{"Got signal "} + strsignal(si.ssi_signo)
+          + ", powering off");
+      if (!asked) {
+        asked = true;
+        caf::anon_send(machine_, vmm::poweroff_atom_v);
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      uint64_t n;
+      (void)::read(res_->wake, &n, sizeof n);
+    }
+  }
+}
+
+int session::run() {
+  sigfd_ = block_signals();
+  std::printf("telebox Headless Interface %s\n"
+              "Copyright (C) the telebox authors\n\n",
+              version);
+  std::fflush(stdout);
+  if (int rc = prepare())
+    return rc;
+  if (opts_.vrde == "on"
+      || (opts_.vrde != "off" && cfg_->hardware().vrde.enabled))
+    std::printf("VRDE server is inactive.\n");
+  if (int rc = start()) {
+    sys_.reset();
+    return rc;
+  }
+  std::printf("VM '%s' has been successfully started.\n", spec_.name.c_str());
+  std::fflush(stdout);
+  wait();
+  auto state = current_state(*res_);
+  {
+    caf::scoped_actor self{*sys_};
+    auto st = request_status(self);
+    log("Exiting: VM state " + st.state
+        + (st.detail.empty() ? "" : " (" + st.detail + ")"));
+  }
+  if (link_)
+    link_->close();
+  caf::anon_send_exit(machine_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(listener_, caf::exit_reason::user_shutdown);
+  machine_ = nullptr;
+  listener_ = nullptr;
+  sys_.reset(); // Joins every detached actor: no vCPU thread outlives this.
+  log("All VM threads joined");
+  return state == "poweroff" ? 0 : 1;
+}
+
+} // namespace
+
+int run(const options& opts) {
+  session s{opts};
+  return s.run();
+}
+
+} // namespace tb::headless
