@@ -341,7 +341,10 @@ pd:
         .set pde, pde + 1
         .endr
 
-        .bss
+        /* Boot-time bss: written before CPL3 starts, so probe.c must not
+         * clear it; everything else in .bss is zeroed by user_main (a loader
+         * that skips bss zeroing does not break the guest). */
+        .section .bss.boot, "aw", @nobits
         .align 16
         .globl boot_magic, boot_info
 boot_magic:

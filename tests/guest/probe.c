@@ -195,7 +195,10 @@ static void print_banner(const struct mbi *mbi, uint32_t khz, const char *source
   puts_(" timer="); puts_(timer_ok ? "irq" : "poll"); putc_('\n');
 }
 
+extern uint8_t __bss_c_start[], __bss_c_end[];
+
 void user_main(void) {
+  memset(__bss_c_start, 0, (size_t)(__bss_c_end - __bss_c_start));
   puts_("TELEBOX-GUEST-READY\n");
   struct options o = {0};
   const struct mbi *mbi = boot_magic == 0x2BADB002u ? (const struct mbi *)boot_info : 0;
