@@ -10,11 +10,19 @@
                                     sendkey, then POWER-BUTTON and a poweroff
                                     after the monitor's system_powerdown
   qemu-boot-test.py ELF microvm   : -M microvm, telebox.poweroff=1
+  qemu-boot-test.py ELF workload  : -M microvm with the ticker (50 ms), the
+                                    dirtier (8 MiB at 16 MiB/s) and iobench;
+                                    expects well-formed PROBE, IOBENCH,
+                                    DIRTIER-RUNNING and 10 TK lines whose
+                                    sequence numbers and guest times count
+                                    up (no timing assertions; no poweroff:
+                                    QEMU is killed)
 
 KVM is used when /dev/kvm is usable (-cpu host,-arch-capabilities: this
 host's KVM rejects the arch-capabilities MSR of -cpu max), else TCG;
 PROBE_ACCEL=tcg forces TCG."""
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -55,13 +63,28 @@ def monitor(sock_path, command):
     s.close()
 
 
+def check_workload(out):
+    for pattern in (r'^PROBE tsc_khz=\d+ source=(cmdline|pit|default) mem_kib=\d+ timer=(irq|poll)$',
+                    r'^IOBENCH inb_ns=\d+ rounds=100$',
+                    r'^DIRTIER-RUNNING mib=8 rate_mibps=16 pages_per_tick=\d+$',
+                    r'^TELEBOX-WORKLOAD-STARTED$'):
+        if not re.search(pattern, out, re.M):
+            sys.exit(f'FAIL: no line matching {pattern}:\n{out}')
+    ticks = [tuple(map(int, m.groups())) for m in
+             re.finditer(r'^TK (\d+) (\d+) (\d+)$', out, re.M)]
+    if [t[0] for t in ticks[:10]] != list(range(10)):
+        sys.exit(f'FAIL: TK sequence numbers {[t[0] for t in ticks]}')
+    if any(later[1] <= earlier[1] for earlier, later in zip(ticks, ticks[1:10])):
+        sys.exit(f'FAIL: TK guest_us does not increase: {ticks}')
+
+
 def main():
     elf, mode = sys.argv[1], sys.argv[2]
     tmp = tempfile.mkdtemp(prefix='probe-guest-')
     serial = os.path.join(tmp, 'serial.txt')
     mon = os.path.join(tmp, 'monitor.sock')
     disk = os.path.join(tmp, 'disk.img')
-    machine = 'microvm' if mode == 'microvm' else 'pc'
+    machine = 'microvm' if mode in ('microvm', 'workload') else 'pc'
     args = ['qemu-system-x86_64', '-M', machine, *accel_args(), '-m', '128',
             '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
             '-serial', f'file:{serial}', '-monitor', f'unix:{mon},server,nowait',
@@ -72,6 +95,8 @@ def main():
         args += ['-device', 'VGA', '-drive', f'file={disk},if=none,id=d0,format=raw',
                  '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on,serial=probe',
                  '-append', 'telebox.disk=1']
+    elif mode == 'workload':
+        args += ['-append', 'telebox.ticker=50 telebox.dirty=8:16 telebox.iobench=100']
     else:
         args += ['-append', 'telebox.poweroff=1']
     deadline = time.time() + DEADLINE
@@ -88,6 +113,13 @@ def main():
             wait_for(serial, 'KEY a\nKEY B\nKEY 0x0a\n', proc, deadline)
             monitor(mon, 'system_powerdown')
             wait_for(serial, 'POWER-BUTTON', proc, deadline)
+        if mode == 'workload':
+            out = wait_for(serial, 'TK 10 ', proc, deadline)
+            check_workload(out)
+            proc.kill()
+            print(out, end='')
+            print('ok: workload')
+            return
         wait_for(serial, 'TELEBOX-POWEROFF', proc, deadline)
         proc.wait(timeout=max(1, deadline - time.time()))
     except subprocess.TimeoutExpired:
