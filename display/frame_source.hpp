@@ -17,7 +17,10 @@ struct rect {
 
 /// A readable frame buffer. Servers call it from their own thread; an
 /// implementation must make read() safe against concurrent updates (a torn
-/// read is fine, the damage that caused it is reported again).
+/// read is fine, the damage that caused it is reported again). The size may
+/// change (guest mode set): servers notice on their next update and resize
+/// their clients; a read() racing with a resize may ask for pixels outside
+/// the new size, which must come back black rather than fault.
 class frame_source {
 public:
   virtual ~frame_source() = default;

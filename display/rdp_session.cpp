@@ -223,7 +223,9 @@ caf::error rdp_session::handle_client_info(const sec_pdu& p) {
     disconnect(rdp_error_info::server_denied_connection);
     return {};
   }
-  server_caps sc{fb_.width(), fb_.height(), bpp_};
+  desktop_w_ = fb_.width();
+  desktop_h_ = fb_.height();
+  server_caps sc{desktop_w_, desktop_h_, bpp_};
   send_share(build_demand_active(sc, 0));
   state_ = state::wait_confirm_active;
   return {};
@@ -332,7 +334,22 @@ void rdp_session::activate() {
   state_ = state::active;
   send_default_pointer();
   damage_.clear();
-  add_damage(rect{0, 0, fb_.width(), fb_.height()});
+  add_damage(rect{0, 0, desktop_w_, desktop_h_});
+}
+
+void rdp_session::reactivate() {
+  byte_writer w;
+  w.u32le(share_id);
+  w.u16le(1); // lengthSourceDescriptor
+  w.u8(0);
+  send_share(build_share_control(pdu_type::deactivate_all,
+                                 server_channel_source, w.buffer()));
+  desktop_w_ = fb_.width();
+  desktop_h_ = fb_.height();
+  server_caps sc{desktop_w_, desktop_h_, bpp_};
+  send_share(build_demand_active(sc, 0));
+  damage_.clear();
+  state_ = state::wait_confirm_active;
 }
 
 } // namespace tb::display

@@ -116,6 +116,8 @@ private:
   caf::error handle_data_pdu(uint8_t type2, std::span<const uint8_t> body);
   caf::error handle_fastpath(std::span<const uint8_t> frame);
   void activate();
+  /// Deactivation-Reactivation (MS-RDPBCGR 1.3.1.3) for a new size.
+  void reactivate();
 
   void send_mcs(uint16_t channel, std::span<const uint8_t> payload);
   void send_share(std::span<const uint8_t> pdu);
@@ -143,6 +145,8 @@ private:
   bool encrypt_license_ = false;
   bool display_suppressed_ = false;
   uint16_t bpp_ = 16;
+  uint16_t desktop_w_ = 0; ///< size the client was told (Demand Active)
+  uint16_t desktop_h_ = 0;
   std::vector<rect> damage_;
   stats stats_;
 };

@@ -89,9 +89,13 @@ void rdp_session::send_default_pointer() {
 }
 
 void rdp_session::add_damage(rect r) {
-  // Clip to the frame buffer.
+  // Clip to the frame buffer and to the desktop the client knows.
   int x1 = std::min<int>(r.x + r.w, fb_.width());
   int y1 = std::min<int>(r.y + r.h, fb_.height());
+  if (desktop_w_) {
+    x1 = std::min<int>(x1, desktop_w_);
+    y1 = std::min<int>(y1, desktop_h_);
+  }
   if (r.x >= x1 || r.y >= y1)
     return;
   r.w = static_cast<uint16_t>(x1 - r.x);
@@ -119,7 +123,14 @@ void rdp_session::add_damage(rect r) {
 }
 
 void rdp_session::encode_pending(size_t budget) {
-  if (state_ != state::active || display_suppressed_)
+  if (state_ != state::active)
+    return;
+  if ((fb_.width() != desktop_w_ || fb_.height() != desktop_h_)
+      && caps_.desktop_resize && fb_.width() && fb_.height()) {
+    reactivate(); // the guest changed its mode: tell the client
+    return;
+  }
+  if (display_suppressed_)
     return;
   bitmap_format fmt;
   fmt.bpp = bpp_;
@@ -133,13 +144,22 @@ void rdp_session::encode_pending(size_t budget) {
     // delay input handling or other clients for long.
     rect& d = damage_.front();
     rect band{d.x, d.y, d.w, std::min(d.h, band_rows)};
+    // The frame buffer may have shrunk since the damage was queued (a
+    // client without desktop resize keeps its old size).
+    rect clipped = band;
+    clipped.w = static_cast<uint16_t>(
+        std::max(0, std::min<int>(band.x + band.w, fb_.width()) - band.x));
+    clipped.h = static_cast<uint16_t>(
+        std::max(0, std::min<int>(band.y + band.h, fb_.height()) - band.y));
     if (band.h == d.h) {
       damage_.erase(damage_.begin());
     } else {
       d.y = static_cast<uint16_t>(d.y + band.h);
       d.h = static_cast<uint16_t>(d.h - band.h);
     }
-    for (auto& payload : encode_bitmap_updates(fb_, band, fmt)) {
+    if (clipped.empty())
+      continue;
+    for (auto& payload : encode_bitmap_updates(fb_, clipped, fmt)) {
       send_update(0x01, payload); // FASTPATH_UPDATETYPE_BITMAP
       ++stats_.update_pdus;
       stats_.update_bytes += payload.size();

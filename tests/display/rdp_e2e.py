@@ -172,12 +172,13 @@ def find_pattern(img):
     return None
 
 
-def check_pattern(img, off, tol):
-    """Problems found comparing the screenshot with the pattern."""
+def check_pattern(img, off, tol, cols=8, rows=6):
+    """Problems found comparing the screenshot with the pattern (the
+    cols x rows whole blocks)."""
     ox, oy = off
     bad = []
-    for by in range(6):
-        for bx in range(8):
+    for by in range(rows):
+        for bx in range(cols):
             if (bx, by) == (7, 5):
                 continue
             x, y = ox + bx * BLOCK + 64, oy + by * BLOCK + 48
@@ -213,7 +214,34 @@ def stalled_client(port):
     return s
 
 
+def resize_check(name, server, x, off, tol):
+    """The server switches to 800x600: the client must follow (Deactivate
+    All + Demand Active) and show the redrawn pattern at the new size."""
+    if not server.wait_line(lambda l: l == "resized to 800x600", 15):
+        return [f"{name}: server never resized"]
+    deadline = time.time() + 15
+    bad = ["no screenshot"]
+    while time.time() < deadline:
+        img = x.shot()
+        if img:
+            bad = check_pattern(img, off, tol, cols=6, rows=4)
+            # right of and below the 800x600 desktop: the black root window
+            for px, py in ((off[0] + 830, off[1] + 300),
+                           (off[0] + 300, off[1] + 630)):
+                if pixel(img, px, py) != (0, 0, 0):
+                    bad.append(f"{px},{py} still drawn: {pixel(img, px, py)}")
+            if not bad:
+                break
+        time.sleep(0.3)
+    x.shot(f"{WORK}/{name}.resized.png")
+    if bad:
+        return [f"{name}: after resize: {bad[:3]}"]
+    print(f"{name}: follows the switch to 800x600", flush=True)
+    return []
+
+
 def run_client(name, argv_fn, tol, server_args=(), rekey=False,
+               resize=False,
                answer=None, security="RDP security", stall=False,
                logon='logon user="test" domain="" screen=-1',
                path="fast-path"):
@@ -301,6 +329,8 @@ def run_client(name, argv_fn, tol, server_args=(), rekey=False,
                             f"{path} updates")
         if rekey:
             problems += rekey_check(name, server, x, off, tol)
+        if resize:
+            problems += resize_check(name, server, x, off, tol)
         return problems
     finally:
         if client and client.poll() is None:
@@ -433,6 +463,12 @@ problems += run_client("rdesktop16_tls", rdesktop, 12, answer="yes\n",
 # Without TLS it is refused (SSL_NOT_ALLOWED_BY_SERVER), reconnects without
 # negotiation and uses Standard RDP Security.
 problems += run_client("rdesktop16", rdesktop, 12, ["--no-tls"])
+# Mode change: the guest switches to 800x600 while clients are connected.
+problems += run_client("xfreerdp16_resize", xfreerdp(16), 12,
+                       ["--resize-after-ms", "4000"], resize=True)
+problems += run_client("rdesktop16_resize", rdesktop, 12,
+                       ["--resize-after-ms", "4000"], resize=True,
+                       answer="yes\n", security="TLS")
 # Load: the whole screen every 20 ms plus 2300 typed keys crosses the
 # 4096-packet RC4 key update in both directions.
 # A second, stalled client (never reads) is connected at the same time.

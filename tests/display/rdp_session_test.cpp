@@ -169,3 +169,45 @@ TEST(rdp_session, slow_path_client_gets_slow_path_updates_and_can_leave) {
   ASSERT_FALSE(s.feed(std::span{t}.last(9))); // Disconnect Provider Ultimatum
   EXPECT_TRUE(s.finished());
 }
+
+namespace {
+
+class sized_fb final : public frame_source {
+public:
+  uint16_t width() const override { return w; }
+  uint16_t height() const override { return h; }
+  void read(const rect&, std::span<uint32_t> out) const override {
+    std::fill(out.begin(), out.end(), 0x445566);
+  }
+  uint16_t w = 640, h = 480;
+};
+
+} // namespace
+
+TEST(rdp_session, mode_change_deactivates_and_asks_for_new_capabilities) {
+  auto t = corpus("session_plain_fastpath.bin");
+  sized_fb fb;
+  recording_sink sink;
+  rdp_session s{config(), fb, sink};
+  ASSERT_FALSE(s.feed(t));
+  ASSERT_TRUE(s.active());
+  s.take_output();
+  fb.w = 800;
+  fb.h = 600;
+  s.encode_pending(1 << 20);
+  EXPECT_FALSE(s.active()); // waiting for the new Confirm Active
+  auto out = s.take_output();
+  // Unencrypted slow path: TPKT(4) X.224(3) MCS SDI(7-8), Share Control:
+  // Deactivate All (type 0x16), then Demand Active (0x11) with 800x600.
+  ASSERT_GT(out.size(), 40u);
+  EXPECT_EQ(out[14 + 2], 0x16); // short PER length: 1 byte
+  size_t second = size_t{out[2]} << 8 | out[3];
+  ASSERT_GT(out.size(), second + 18);
+  EXPECT_EQ(out[second + 15 + 2], 0x11);
+  auto hay = std::string(out.begin() + second, out.end());
+  // Bitmap capability: preferredBpp 16, three 1s, then width and height.
+  const char bitmap_cap[] = {0x02, 0x00, 0x1C, 0x00, 0x10, 0x00, 0x01, 0x00,
+                             0x01, 0x00, 0x01, 0x00, 0x20, 0x03, 0x58, 0x02};
+  EXPECT_NE(hay.find(std::string(bitmap_cap, sizeof(bitmap_cap))),
+            std::string::npos);
+}

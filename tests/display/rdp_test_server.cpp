@@ -7,6 +7,7 @@
 // Options: --ports SPEC (default 0 = any free), --address A (repeatable),
 // --seconds N (exit after N seconds, default 120), --deny (refuse logons),
 // --full-damage-ms N (damage the whole screen every N ms: load tests),
+// --resize-after-ms N [--resize WxH] (mode change, default 800x600),
 // --no-tls (Standard RDP Security only), --bench-encode N (print codec
 // cost per frame and exit), --max-payload N (bytes per update PDU).
 #include <algorithm>
@@ -34,17 +35,24 @@ using tb::display::rect;
 /// alternating between blue and yellow on a timer.
 class test_pattern final : public tb::display::frame_source {
 public:
-  static constexpr uint16_t w = 1024, h = 768;
+  test_pattern() { resize(1024, 768); }
 
-  test_pattern() : px_(size_t{w} * h) { draw(false); }
-
-  uint16_t width() const override { return w; }
-  uint16_t height() const override { return h; }
+  uint16_t width() const override {
+    std::lock_guard lock{mtx_};
+    return w_;
+  }
+  uint16_t height() const override {
+    std::lock_guard lock{mtx_};
+    return h_;
+  }
   void read(const rect& r, std::span<uint32_t> out) const override {
     std::lock_guard lock{mtx_};
     for (unsigned y = 0; y < r.h; ++y)
-      std::memcpy(out.data() + size_t{y} * r.w,
-                  px_.data() + size_t{r.y + y} * w + r.x, r.w * 4u);
+      for (unsigned x = 0; x < r.w; ++x) {
+        unsigned sx = r.x + x, sy = r.y + y;
+        out[size_t{y} * r.w + x] =
+            sx < w_ && sy < h_ ? px_[size_t{sy} * w_ + sx] : 0;
+      }
   }
 
   static uint32_t block_color(unsigned bx, unsigned by) {
@@ -56,34 +64,46 @@ public:
     return palette[(bx + by * 8) % 12];
   }
 
-  /// Toggles the animated block; returns its rectangle.
+  /// A new mode, as a guest would set it; the pattern is redrawn.
+  void resize(uint16_t w, uint16_t h) {
+    std::lock_guard lock{mtx_};
+    w_ = w;
+    h_ = h;
+    px_.assign(size_t{w} * h, 0);
+    for (unsigned by = 0; by * 128 < h; ++by)
+      for (unsigned bx = 0; bx * 128 < w; ++bx)
+        fill(bx, by, block_color(bx, by));
+    fill(7, 5, phase_ ? 0xFFFF00 : 0x0000FF);
+  }
+
+  /// Toggles the animated block (bottom right of 1024x768); returns its
+  /// rectangle (empty when the mode is too small for it).
   rect toggle() {
     std::lock_guard lock{mtx_};
     phase_ = !phase_;
     fill(7, 5, phase_ ? 0xFFFF00 : 0x0000FF);
+    if (w_ < 1024 || h_ < 768)
+      return rect{};
     return rect{7 * 128, 5 * 128, 128, 128};
   }
 
 private:
+  /// Block (bx, by): solid colour, a gradient band in its last 32 rows and
+  /// a white 1-pixel grid line on its top and left (not for the red one).
   void fill(unsigned bx, unsigned by, uint32_t c) {
-    for (unsigned y = by * 128; y < by * 128 + 128; ++y)
-      for (unsigned x = bx * 128; x < bx * 128 + 128; ++x) {
+    for (unsigned y = by * 128; y < std::min<unsigned>(by * 128 + 128, h_); ++y)
+      for (unsigned x = bx * 128; x < std::min<unsigned>(bx * 128 + 128, w_);
+           ++x) {
         bool grid = (x % 128 == 0 || y % 128 == 0) && !(bx == 0 && by == 0);
-        // A diagonal gradient inside each block exercises the codecs.
         uint32_t v = grid ? 0xFFFFFF : c;
         if (!grid && (y % 128) >= 96)
           v = ((x & 0xFF) << 16) | ((y & 0xFF) << 8) | ((x + y) & 0xFF);
-        px_[size_t{y} * w + x] = v;
+        px_[size_t{y} * w_ + x] = v;
       }
-  }
-  void draw(bool phase) {
-    for (unsigned by = 0; by < 6; ++by)
-      for (unsigned bx = 0; bx < 8; ++bx)
-        fill(bx, by, block_color(bx, by));
-    fill(7, 5, phase ? 0xFFFF00 : 0x0000FF);
   }
 
   mutable std::mutex mtx_;
+  uint16_t w_ = 0, h_ = 0;
   std::vector<uint32_t> px_;
   bool phase_ = false;
 };
@@ -145,6 +165,8 @@ int main(int argc, char** argv) {
   cfg.listen.ports = "0";
   int seconds = 120;
   int full_damage_ms = 0;
+  int resize_after_ms = 0;
+  unsigned resize_w = 800, resize_h = 600;
   bool deny = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -162,6 +184,11 @@ int main(int argc, char** argv) {
       cfg.max_update_payload = std::stoul(argv[++i]);
     else if (a == "--no-tls")
       cfg.enable_tls = false;
+    else if (a == "--resize-after-ms" && i + 1 < argc)
+      resize_after_ms = std::stoi(argv[++i]);
+    else if (a == "--resize" && i + 1 < argc
+             && std::sscanf(argv[i + 1], "%ux%u", &resize_w, &resize_h) == 2)
+      ++i;
     else if (a == "--deny")
       deny = true;
     else {
@@ -206,10 +233,23 @@ int main(int argc, char** argv) {
   std::thread animator([&] {
     int step = full_damage_ms > 0 ? full_damage_ms : 50;
     int per_toggle = std::max(1, 500 / step);
+    auto start = std::chrono::steady_clock::now();
+    bool resized = false;
     for (int n = 0; !done; ++n) {
       std::this_thread::sleep_for(std::chrono::milliseconds(step));
+      if (resize_after_ms > 0 && !resized
+          && std::chrono::steady_clock::now() - start
+                 >= std::chrono::milliseconds(resize_after_ms)) {
+        resized = true;
+        fb.resize(static_cast<uint16_t>(resize_w),
+                  static_cast<uint16_t>(resize_h));
+        std::printf("resized to %ux%u\n", resize_w, resize_h);
+        std::fflush(stdout);
+        (*server)->notify_damage(rect{0, 0, fb.width(), fb.height()});
+      }
       if (n % per_toggle == 0)
-        (*server)->notify_damage(fb.toggle());
+        if (auto r = fb.toggle(); !r.empty())
+          (*server)->notify_damage(r);
       if (full_damage_ms > 0) // load: resend everything
         (*server)->notify_damage(rect{0, 0, fb.width(), fb.height()});
     }
