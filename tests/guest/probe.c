@@ -6,87 +6,148 @@ extern uint32_t boot_magic, boot_info;
 extern volatile uint32_t irq_counts[16];
 
 #define COM1 0x3f8
-#define PM_BASE 0x600 /* PIIX4-style ACPI PM block (SeaBIOS layout; telebox power device) */
+#define PM_BASE                                                                \
+  0x600 /* PIIX4-style ACPI PM block (SeaBIOS layout; telebox power device) */
 #define PM1_STS (PM_BASE + 0)
 #define PM1_EN (PM_BASE + 2)
 #define PM1_CNT (PM_BASE + 4)
 #define PWRBTN (1u << 8)
-#define GED_SLEEP_CTL ((volatile uint8_t *)0xfea00200u) /* QEMU microvm ACPI GED */
+#define GED_SLEEP_CTL                                                          \
+  ((volatile uint8_t*)0xfea00200u) /* QEMU microvm ACPI GED */
 
-struct mbi { uint32_t flags, mem_lower, mem_upper, boot_device, cmdline; };
+struct mbi {
+  uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
+};
 
 static uint32_t tsc_khz;
-static int timer_ok; /* PIT interrupts arrive: idle with hlt instead of spinning */
+static int
+    timer_ok; /* PIT interrupts arrive: idle with hlt instead of spinning */
 
-void *memset(void *d, int c, size_t n) { uint8_t *p = d; while (n--) *p++ = (uint8_t)c; return d; }
-void *memcpy(void *d, const void *s, size_t n) {
+void* memset(void* d, int c, size_t n) {
+  uint8_t* p = d;
+  while (n--)
+    *p++ = (uint8_t)c;
+  return d;
+}
+void* memcpy(void* d, const void* s, size_t n) {
   __asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
   return d;
 }
-void *memmove(void *d, const void *s, size_t n) {
-  uint8_t *dp = d; const uint8_t *sp = s;
-  if (dp <= sp || dp >= sp + n) return memcpy(d, s, n);
-  while (n--) dp[n] = sp[n];
+void* memmove(void* d, const void* s, size_t n) {
+  uint8_t* dp = d;
+  const uint8_t* sp = s;
+  if (dp <= sp || dp >= sp + n)
+    return memcpy(d, s, n);
+  while (n--)
+    dp[n] = sp[n];
   return d;
 }
 
 /* COM1 output; bounded THRE wait so a missing UART cannot hang the guest. */
 void putc_(char c) {
-  for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++) {}
+  for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++) {
+  }
   outb(COM1, (uint8_t)c);
 }
-void puts_(const char *s) { while (*s) putc_(*s++); }
+void puts_(const char* s) {
+  while (*s)
+    putc_(*s++);
+}
 void putu(uint32_t v) {
-  char b[12]; int i = 0;
-  do { b[i++] = (char)('0' + v % 10); v /= 10; } while (v);
-  while (i) putc_(b[--i]);
+  char b[12];
+  int i = 0;
+  do {
+    b[i++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (i)
+    putc_(b[--i]);
 }
 void putx(uint32_t v, int digits) {
-  for (int i = digits - 1; i >= 0; i--) putc_("0123456789abcdef"[(v >> (i * 4)) & 15]);
+  for (int i = digits - 1; i >= 0; i--)
+    putc_("0123456789abcdef"[(v >> (i * 4)) & 15]);
 }
 /* 64/32 -> 64 division with two divl (no libgcc in a freestanding build). */
 uint64_t div64(uint64_t a, uint32_t d) {
-  uint32_t hi = (uint32_t)(a >> 32), lo = (uint32_t)a, qhi = hi / d, r = hi % d, qlo;
+  uint32_t hi = (uint32_t)(a >> 32), lo = (uint32_t)a, qhi = hi / d, r = hi % d,
+           qlo;
   __asm__("divl %4" : "=a"(qlo), "=d"(r) : "a"(lo), "d"(r), "rm"(d));
   return ((uint64_t)qhi << 32) | qlo;
 }
-uint64_t tsc_per_ms(void) { return tsc_khz; }
+uint64_t tsc_per_ms(void) {
+  return tsc_khz;
+}
 static __attribute__((noreturn)) void halt_forever(void) {
   outb(0x21, 0xff); /* mask every PIC line: nothing wakes the CPU again */
-  for (;;) sleep_irq();
+  for (;;)
+    sleep_irq();
 }
 void delay_ms(uint32_t ms) {
   uint64_t end = rdtsc() + (uint64_t)tsc_khz * ms;
-  while ((int64_t)(rdtsc() - end) < 0) cpu_relax();
+  while ((int64_t)(rdtsc() - end) < 0)
+    cpu_relax();
 }
 
-
-static int starts(const char *s, const char *p) { while (*p) if (*s++ != *p++) return 0; return 1; }
-static uint32_t atou(const char **s) {
+static int starts(const char* s, const char* p) {
+  while (*p)
+    if (*s++ != *p++)
+      return 0;
+  return 1;
+}
+static uint32_t atou(const char** s) {
   uint32_t v = 0;
-  while (**s >= '0' && **s <= '9') v = v * 10 + (uint32_t)(*(*s)++ - '0');
+  while (**s >= '0' && **s <= '9')
+    v = v * 10 + (uint32_t)(*(*s)++ - '0');
   return v;
 }
 
-struct options { uint32_t tick_ms, dirty_mib, dirty_rate, poweroff, anim, disk, tsc_khz, iobench; };
+struct options {
+  uint32_t tick_ms, dirty_mib, dirty_rate, poweroff, anim, disk, tsc_khz,
+      iobench;
+};
 
-static void parse_cmdline(const char *s, struct options *o) {
+static void parse_cmdline(const char* s, struct options* o) {
   while (*s) {
-    while (*s == ' ') s++;
-    if (starts(s, "telebox.ticker=")) { s += 15; o->tick_ms = atou(&s); }
-    else if (starts(s, "telebox.dirty=")) { s += 14; o->dirty_mib = atou(&s); if (*s == ':') { s++; o->dirty_rate = atou(&s); } }
-    else if (starts(s, "telebox.poweroff=")) { s += 17; o->poweroff = atou(&s); }
-    else if (starts(s, "telebox.anim=")) { s += 13; o->anim = atou(&s); }
-    else if (starts(s, "telebox.disk=")) { s += 13; o->disk = atou(&s); }
-    else if (starts(s, "tsc_khz=")) { s += 8; o->tsc_khz = atou(&s); }
-    else if (starts(s, "telebox.iobench=")) { s += 16; o->iobench = atou(&s); }
-    while (*s && *s != ' ') s++;
+    while (*s == ' ')
+      s++;
+    if (starts(s, "telebox.ticker=")) {
+      s += 15;
+      o->tick_ms = atou(&s);
+    } else if (starts(s, "telebox.dirty=")) {
+      s += 14;
+      o->dirty_mib = atou(&s);
+      if (*s == ':') {
+        s++;
+        o->dirty_rate = atou(&s);
+      }
+    } else if (starts(s, "telebox.poweroff=")) {
+      s += 17;
+      o->poweroff = atou(&s);
+    } else if (starts(s, "telebox.anim=")) {
+      s += 13;
+      o->anim = atou(&s);
+    } else if (starts(s, "telebox.disk=")) {
+      s += 13;
+      o->disk = atou(&s);
+    } else if (starts(s, "tsc_khz=")) {
+      s += 8;
+      o->tsc_khz = atou(&s);
+    } else if (starts(s, "telebox.iobench=")) {
+      s += 16;
+      o->iobench = atou(&s);
+    }
+    while (*s && *s != ' ')
+      s++;
   }
 }
 
 static uint32_t median5(uint32_t v[5]) {
   for (int i = 1; i < 5; i++)
-    for (int j = i; j > 0 && v[j - 1] > v[j]; j--) { uint32_t t = v[j]; v[j] = v[j - 1]; v[j - 1] = t; }
+    for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+      uint32_t t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
   return v[2];
 }
 
@@ -113,7 +174,8 @@ static uint32_t pit_tsc_khz_once(void) {
     uint16_t c = pit0_count();
     elapsed += (uint16_t)(prev - c);
     prev = c;
-    if (rdtsc() - t0 > 4000000000ull) return 0; /* over a second: no PIT */
+    if (rdtsc() - t0 > 4000000000ull)
+      return 0; /* over a second: no PIT */
   }
   return (uint32_t)div64((rdtsc() - t0) * 1193182u, elapsed * 1000u);
 }
@@ -123,7 +185,8 @@ static uint32_t pit_tsc_khz_once(void) {
 static uint32_t calibrate_tsc_khz(void) {
   uint32_t v[5];
   for (int i = 0; i < 5; i++)
-    if (!(v[i] = pit_tsc_khz_once())) return 0;
+    if (!(v[i] = pit_tsc_khz_once()))
+      return 0;
   return median5(v);
 }
 
@@ -134,48 +197,72 @@ static void timer_init(void) {
   outb(0x40, 1193 & 0xff);
   outb(0x40, 1193 >> 8);
   uint32_t before = irq_counts[0];
-  outb(0x21, 0xfc); /* unmask IRQ0 (timer), IRQ1 (keyboard); boot.S remapped the PIC */
+  outb(
+      0x21,
+      0xfc); /* unmask IRQ0 (timer), IRQ1 (keyboard); boot.S remapped the PIC */
   uint64_t end = rdtsc() + (uint64_t)tsc_khz * 50;
-  while (irq_counts[0] == before && (int64_t)(rdtsc() - end) < 0) cpu_relax();
+  while (irq_counts[0] == before && (int64_t)(rdtsc() - end) < 0)
+    cpu_relax();
   timer_ok = irq_counts[0] != before;
-  if (!timer_ok) outb(0x21, 0xff);
+  if (!timer_ok)
+    outb(0x21, 0xff);
 }
 
 static __attribute__((noreturn)) void power_off(void) {
   puts_("TELEBOX-POWEROFF\n");
-  outw(PM1_CNT, 0x2000); /* SLP_EN, SLP_TYP 0: PIIX4 S5 in QEMU, telebox power device */
-  if (!pci_present()) *GED_SLEEP_CTL = (5 << 2) | 0x20; /* microvm: GED SLP_TYP S5 | SLP_EN */
+  outw(PM1_CNT,
+       0x2000); /* SLP_EN, SLP_TYP 0: PIIX4 S5 in QEMU, telebox power device */
+  if (!pci_present())
+    *GED_SLEEP_CTL = (5 << 2) | 0x20; /* microvm: GED SLP_TYP S5 | SLP_EN */
   halt_forever();
 }
 
 /* ACPI power button: PM1_STS.PWRBTN_STS (write 1 to clear). */
 static int power_button_pressed(void) {
   uint16_t sts = inw(PM1_STS);
-  if (sts == 0xffff || !(sts & PWRBTN)) return 0;
+  if (sts == 0xffff || !(sts & PWRBTN))
+    return 0;
   outw(PM1_STS, PWRBTN);
   return 1;
 }
 
-struct dirtier { volatile uint32_t *buf; uint32_t pages, pos, ctr, per_tick; };
+struct dirtier {
+  volatile uint32_t* buf;
+  uint32_t pages, pos, ctr, per_tick;
+};
 
-static void dirtier_init(struct dirtier *d, const struct options *o, const struct mbi *mbi) {
-  d->buf = (volatile uint32_t *)(16u << 20);
+static void dirtier_init(struct dirtier* d, const struct options* o,
+                         const struct mbi* mbi) {
+  d->buf = (volatile uint32_t*)(16u << 20);
   uint32_t avail_mib = (mbi && (mbi->flags & 1)) ? mbi->mem_upper / 1024 : 0;
   uint32_t mib = o->dirty_mib;
-  if (avail_mib && mib + 17 > avail_mib) mib = avail_mib > 17 ? avail_mib - 17 : 0;
-  d->pages = mib * 256u; d->pos = 0; d->ctr = 1; d->per_tick = 0;
-  if (!d->pages) return;
-  for (uint32_t i = 0; i < d->pages; i++) d->buf[i * 1024u] = d->ctr++;
+  if (avail_mib && mib + 17 > avail_mib)
+    mib = avail_mib > 17 ? avail_mib - 17 : 0;
+  d->pages = mib * 256u;
+  d->pos = 0;
+  d->ctr = 1;
+  d->per_tick = 0;
+  if (!d->pages)
+    return;
+  for (uint32_t i = 0; i < d->pages; i++)
+    d->buf[i * 1024u] = d->ctr++;
   d->per_tick = o->dirty_rate * 256u * (o->tick_ms ? o->tick_ms : 10) / 1000u;
-  if (!d->per_tick && o->dirty_rate) d->per_tick = 1;
-  puts_("DIRTIER-RUNNING mib="); putu(mib); puts_(" rate_mibps="); putu(o->dirty_rate);
-  puts_(" pages_per_tick="); putu(d->per_tick); putc_('\n');
+  if (!d->per_tick && o->dirty_rate)
+    d->per_tick = 1;
+  puts_("DIRTIER-RUNNING mib=");
+  putu(mib);
+  puts_(" rate_mibps=");
+  putu(o->dirty_rate);
+  puts_(" pages_per_tick=");
+  putu(d->per_tick);
+  putc_('\n');
 }
 
-static void dirtier_tick(struct dirtier *d) {
+static void dirtier_tick(struct dirtier* d) {
   for (uint32_t i = 0; i < d->per_tick; i++) {
     d->buf[d->pos * 1024u] = d->ctr++;
-    if (++d->pos == d->pages) d->pos = 0;
+    if (++d->pos == d->pages)
+      d->pos = 0;
   }
 }
 
@@ -183,16 +270,27 @@ static void dirtier_tick(struct dirtier *d) {
  * (#GP + ring-0 completion on PVM, plus the VMM exit). */
 static void io_bench(uint32_t rounds) {
   uint64_t t0 = rdtsc();
-  for (uint32_t i = 0; i < rounds; i++) (void)inb(COM1 + 5);
+  for (uint32_t i = 0; i < rounds; i++)
+    (void)inb(COM1 + 5);
   uint64_t cycles = rdtsc() - t0;
-  puts_("IOBENCH inb_ns="); putu((uint32_t)div64(div64(cycles * 1000u, tsc_khz / 1000u), rounds));
-  puts_(" rounds="); putu(rounds); putc_('\n');
+  puts_("IOBENCH inb_ns=");
+  putu((uint32_t)div64(div64(cycles * 1000u, tsc_khz / 1000u), rounds));
+  puts_(" rounds=");
+  putu(rounds);
+  putc_('\n');
 }
 
-static void print_banner(const struct mbi *mbi, uint32_t khz, const char *source) {
-  puts_("PROBE tsc_khz="); putu(khz); puts_(" source="); puts_(source);
-  puts_(" mem_kib="); putu(mbi && (mbi->flags & 1) ? mbi->mem_upper + 1024 : 0);
-  puts_(" timer="); puts_(timer_ok ? "irq" : "poll"); putc_('\n');
+static void print_banner(const struct mbi* mbi, uint32_t khz,
+                         const char* source) {
+  puts_("PROBE tsc_khz=");
+  putu(khz);
+  puts_(" source=");
+  puts_(source);
+  puts_(" mem_kib=");
+  putu(mbi && (mbi->flags & 1) ? mbi->mem_upper + 1024 : 0);
+  puts_(" timer=");
+  puts_(timer_ok ? "irq" : "poll");
+  putc_('\n');
 }
 
 extern uint8_t __bss_c_start[], __bss_c_end[];
@@ -201,24 +299,33 @@ void user_main(void) {
   memset(__bss_c_start, 0, (size_t)(__bss_c_end - __bss_c_start));
   puts_("TELEBOX-GUEST-READY\n");
   struct options o = {0};
-  const struct mbi *mbi = boot_magic == 0x2BADB002u ? (const struct mbi *)boot_info : 0;
-  if (mbi && (mbi->flags & 4) && mbi->cmdline) parse_cmdline((const char *)mbi->cmdline, &o);
-  if (o.poweroff) power_off();
+  const struct mbi* mbi =
+      boot_magic == 0x2BADB002u ? (const struct mbi*)boot_info : 0;
+  if (mbi && (mbi->flags & 4) && mbi->cmdline)
+    parse_cmdline((const char*)mbi->cmdline, &o);
+  if (o.poweroff)
+    power_off();
 
   uint32_t khz = o.tsc_khz;
-  const char *source = "cmdline";
-  if (!khz && (khz = calibrate_tsc_khz()) != 0) source = "pit";
+  const char* source = "cmdline";
+  if (!khz && (khz = calibrate_tsc_khz()) != 0)
+    source = "pit";
   tsc_khz = khz ? khz : 2000000;
   timer_init();
-  if (!khz) source = "default";
+  if (!khz)
+    source = "default";
   print_banner(mbi, tsc_khz, source);
 
-  if (o.iobench) io_bench(o.iobench > 1 ? o.iobench : 1000);
+  if (o.iobench)
+    io_bench(o.iobench > 1 ? o.iobench : 1000);
   int have_display = display_init();
-  if (have_display) display_puts("telebox probe guest - type to echo keys\n");
+  if (have_display)
+    display_puts("telebox probe guest - type to echo keys\n");
   keyboard_init();
-  if (inw(PM1_STS) != 0xffff) outw(PM1_EN, PWRBTN); /* report power button presses */
-  if (o.disk) disk_run(o.disk > 1 ? o.disk : 16);
+  if (inw(PM1_STS) != 0xffff)
+    outw(PM1_EN, PWRBTN); /* report power button presses */
+  if (o.disk)
+    disk_run(o.disk > 1 ? o.disk : 16);
 
   struct dirtier d;
   dirtier_init(&d, &o, mbi);
@@ -228,18 +335,25 @@ void user_main(void) {
   uint64_t period = o.tick_ms ? (uint64_t)tsc_khz * o.tick_ms : 0;
   uint64_t next_tick = start + period, prev = start;
   uint64_t next_poll = start, next_power = start, next_anim = start;
-  uint32_t khz_per_us = tsc_khz / 1000u, seq = 0, frame = 0, kbd_seen = irq_counts[1];
-  if (!khz_per_us) khz_per_us = 1;
+  uint32_t khz_per_us = tsc_khz / 1000u, seq = 0, frame = 0,
+           kbd_seen = irq_counts[1];
+  if (!khz_per_us)
+    khz_per_us = 1;
   for (;;) {
     now = rdtsc();
     if (period && (int64_t)(now - next_tick) >= 0) {
       dirtier_tick(&d);
-      puts_("TK "); putu(seq++); putc_(' ');
-      putu((uint32_t)div64(now - start, khz_per_us)); putc_(' ');
-      putu((uint32_t)div64(now - prev, khz_per_us)); putc_('\n');
+      puts_("TK ");
+      putu(seq++);
+      putc_(' ');
+      putu((uint32_t)div64(now - start, khz_per_us));
+      putc_(' ');
+      putu((uint32_t)div64(now - prev, khz_per_us));
+      putc_('\n');
       prev = now;
       next_tick += period;
-      if ((int64_t)(now - next_tick) > 0) next_tick = now + period; /* fell behind: resync */
+      if ((int64_t)(now - next_tick) > 0)
+        next_tick = now + period; /* fell behind: resync */
     }
     if ((int64_t)(now - next_poll) >= 0 || irq_counts[1] != kbd_seen) {
       kbd_seen = irq_counts[1];
@@ -247,7 +361,10 @@ void user_main(void) {
       next_poll = now + (uint64_t)tsc_khz * 10;
     }
     if ((int64_t)(now - next_power) >= 0) {
-      if (power_button_pressed()) { puts_("POWER-BUTTON\n"); power_off(); }
+      if (power_button_pressed()) {
+        puts_("POWER-BUTTON\n");
+        power_off();
+      }
       next_power = now + (uint64_t)tsc_khz * 100;
     }
     if (have_display && o.anim && (int64_t)(now - next_anim) >= 0) {
@@ -256,8 +373,12 @@ void user_main(void) {
     }
     /* Idle until the next 1 ms timer tick unless a deadline is closer. */
     uint64_t soonest = next_poll;
-    if (period && (int64_t)(next_tick - soonest) < 0) soonest = next_tick;
-    if (timer_ok && (int64_t)(soonest - rdtsc()) > (int64_t)((uint64_t)tsc_khz * 2)) sleep_irq();
-    else cpu_relax();
+    if (period && (int64_t)(next_tick - soonest) < 0)
+      soonest = next_tick;
+    if (timer_ok
+        && (int64_t)(soonest - rdtsc()) > (int64_t)((uint64_t)tsc_khz * 2))
+      sleep_irq();
+    else
+      cpu_relax();
   }
 }
