@@ -20,8 +20,10 @@ enum : uint8_t {
 
 } // namespace
 
-uart_16550::uart_16550(irq_line& irq, output_sink sink)
-    : irq_(irq), sink_(std::move(sink)) {}
+uart_16550::uart_16550(irq_line& irq, output_sink sink,
+                       std::function<void()> on_rx_drained)
+    : irq_(irq), sink_(std::move(sink)),
+      on_rx_drained_(std::move(on_rx_drained)) {}
 
 size_t uart_16550::rx_space() const {
   return fifo_size - std::min(fifo_size, state_.rx_fifo.size());
@@ -101,6 +103,8 @@ uint8_t uart_16550::read_register(uint16_t offset) {
       return 0;
     uint8_t b = state_.rx_fifo.front();
     state_.rx_fifo.erase(state_.rx_fifo.begin());
+    if (state_.rx_fifo.empty() && on_rx_drained_)
+      on_rx_drained_();
     return b;
   }
   case 1:

@@ -46,7 +46,10 @@ public:
   static constexpr size_t fifo_size = 16;
   using output_sink = std::function<void(uint8_t byte)>;
 
-  uart_16550(irq_line& irq, output_sink sink);
+  /// `on_rx_drained` (optional) runs when the guest empties the receive
+  /// FIFO, so the asynchronous side can send what receive() did not take.
+  uart_16550(irq_line& irq, output_sink sink,
+             std::function<void()> on_rx_drained = {});
 
   /// Queues guest input; returns how many bytes fit (the rest stays with the
   /// caller, like a flow-controlled line).
@@ -76,6 +79,7 @@ private:
 
   irq_line& irq_;
   output_sink sink_;
+  std::function<void()> on_rx_drained_;
   uart_16550_state state_;
   device_counters counters_;
   bool irq_level_ = false;

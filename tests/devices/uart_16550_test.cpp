@@ -96,5 +96,17 @@ TEST_F(uart_fixture, wide_and_out_of_range_accesses_are_counted) {
   EXPECT_EQ(uart.counters().ignored_reads, 1u);
 }
 
+TEST(uart_16550, drained_fifo_tells_the_input_side) {
+  fake_irq irq;
+  int drained = 0;
+  uart_16550 uart{irq, [](uint8_t) {}, [&] { ++drained; }};
+  uint8_t bytes[] = {'a', 'b'};
+  uart.receive(bytes);
+  inb(uart, 0);
+  EXPECT_EQ(drained, 0);
+  inb(uart, 0);
+  EXPECT_EQ(drained, 1);
+}
+
 } // namespace
 } // namespace tb::devices
