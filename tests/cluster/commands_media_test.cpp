@@ -169,3 +169,25 @@ TEST_F(media_cmds, convert_clone_resize_show) {
 
 } // namespace
 } // namespace tb::cluster::test
+
+namespace tb::cluster::test {
+namespace {
+
+TEST_F(media_cmds, inaccessible_machine_is_listed_and_can_be_unregistered) {
+  ok({"createvm", "--name", "broken", "--register", "--uuid",
+      "22222222-3333-4444-5555-666666666666"});
+  write_file(vbox_path("broken"), "<not xml");
+  reopen();
+  EXPECT_EQ(ok({"list", "vms"}).out,
+            "\"<inaccessible>\" {22222222-3333-4444-5555-666666666666}\n");
+  auto r = run({"showvminfo", "22222222-3333-4444-5555-666666666666"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("inaccessible"), std::string::npos) << r.err;
+  ok({"unregistervm", "22222222-3333-4444-5555-666666666666"});
+  EXPECT_EQ(ok({"list", "vms"}).out, "");
+  reopen();
+  EXPECT_EQ(ok({"list", "vms"}).out, "");
+}
+
+} // namespace
+} // namespace tb::cluster::test
