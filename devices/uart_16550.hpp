@@ -48,6 +48,7 @@ public:
 
   /// `on_rx_drained` (optional) runs when the guest empties the receive
   /// FIFO, so the asynchronous side can send what receive() did not take.
+  /// It runs inside a register read: post a message, do not call back.
   uart_16550(irq_line& irq, output_sink sink,
              std::function<void()> on_rx_drained = {});
 
