@@ -17,7 +17,9 @@ pci_identity i440fx_identity() {
 
 } // namespace
 
-pci_host::pci_host() : bridge_(i440fx_identity(), {}) {}
+pci_host::pci_host(std::function<void()> reset_request)
+    : reset_request_(std::move(reset_request)), bridge_(i440fx_identity(), {}) {
+}
 
 bool pci_host::attach(uint8_t slot, uint8_t fn, pci_function& function) {
   if (slot == 0 || slot > 31 || fn > 7)
@@ -45,6 +47,10 @@ void pci_host::pio_read(uint16_t offset, std::span<uint8_t> data) {
       data[i] = uint8_t(config_address_ >> (8 * i));
     return;
   }
+  if (offset == 1 && data.size() == 1) { // 0xcf9: nothing latched
+    data[0] = 0;
+    return;
+  }
   if (offset < 4 || offset + data.size() > 8) {
     ++counters_.ignored_reads;
     return;
@@ -66,6 +72,11 @@ void pci_host::pio_write(uint16_t offset, std::span<const uint8_t> data) {
     config_address_ = (uint32_t(data[0]) | uint32_t(data[1]) << 8
                        | uint32_t(data[2]) << 16 | uint32_t(data[3]) << 24)
                       & 0x80fffffcu;
+    return;
+  }
+  if (offset == 1 && data.size() == 1) { // 0xcf9 reset control
+    if ((data[0] & 0x04) && reset_request_)
+      reset_request_();
     return;
   }
   if (offset < 4 || offset + data.size() > 8) {

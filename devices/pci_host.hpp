@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include <caf/meta/type_name.hpp>
@@ -28,11 +29,14 @@ typename Inspector::result_type inspect(Inspector& f, pci_host_state& x) {
 }
 
 /// Mechanism #1: offset 0 is CONFIG_ADDRESS (32-bit accesses only), offsets
-/// 4-7 are CONFIG_DATA (1, 2 or 4 bytes). Register at port 0xcf8, length 8.
+/// 4-7 are CONFIG_DATA (1, 2 or 4 bytes); offset 1 as a byte is the reset
+/// control register 0xcf9 (PIIX/ICH). Register at port 0xcf8, length 8.
 /// Config reads of an empty slot return all-ones, writes are dropped.
 class pci_host final : public pio_device {
 public:
-  pci_host();
+  /// `reset_request` (optional) runs when the guest writes the reset
+  /// control register 0xcf9 (offset 1) with RST_CPU (bit 2) set.
+  pci_host(std::function<void()> reset_request = {});
 
   /// Places `function` at bus 0, `slot` (1-31), `fn` (0-7); slot 0 function
   /// 0 is the bridge. Returns false if taken or out of range.
@@ -53,6 +57,7 @@ private:
   pci_function* selected(uint16_t& reg) const;
 
   uint32_t config_address_ = 0;
+  std::function<void()> reset_request_;
   pci_config_space bridge_;
   std::array<pci_function*, 256> functions_{}; // slot << 3 | fn
   device_counters counters_;

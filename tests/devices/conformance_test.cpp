@@ -148,9 +148,9 @@ template <> struct rig<pci_host> {
     outl(dev, 0, 0x80001810u);
   }
   void unknown_access() {
-    outb(dev, 1, 0);
+    outb(dev, 2, 0);
     uint8_t b = 0;
-    dev.pio_read(1, {&b, 1});
+    dev.pio_read(2, {&b, 1});
   }
   void garbage(std::mt19937& rng) {
     random_access(

@@ -115,6 +115,14 @@ TEST(pci_host, attach_rejects_taken_and_bridge_slots) {
   EXPECT_FALSE(host.attach(32, 0, b));
 }
 
+TEST(pci_host, cf9_with_rst_cpu_requests_reset) {
+  int resets = 0;
+  pci_host host{[&] { ++resets; }};
+  outb(host, 1, 0x02); // SYS_RST alone only arms
+  outb(host, 1, 0x06); // SYS_RST | RST_CPU: reset
+  EXPECT_EQ(resets, 1);
+}
+
 TEST(pci_host, misaligned_address_writes_are_counted) {
   pci_host host;
   outb(host, 3, 0x80); // byte write into CONFIG_ADDRESS
