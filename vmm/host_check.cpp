@@ -1,9 +1,9 @@
 // Host virtualization detection: kvm_pvm module, vmx/svm CPU flags.
 #include "vmm/host_check.hpp"
 
-#include <fstream>
-#include <sstream>
+#include <cstring>
 
+#include <cpuid.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -17,22 +17,24 @@ bool exists(const char* path) {
   return ::stat(path, &st) == 0;
 }
 
-void read_cpuinfo(host_info& h) {
-  std::ifstream in{"/proc/cpuinfo"};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (h.cpu_model.empty() && line.rfind("model name", 0) == 0) {
-      auto colon = line.find(':');
-      if (colon != std::string::npos && colon + 2 <= line.size())
-        h.cpu_model = line.substr(colon + 2);
-    } else if (!h.hw_virt && line.rfind("flags", 0) == 0) {
-      std::istringstream words{line};
-      std::string w;
-      while (words >> w)
-        if (w == "vmx" || w == "svm")
-          h.hw_virt = true;
-    }
+/// CPU facts from the CPUID instruction: /proc/cpuinfo can take
+/// milliseconds inside a VM (it samples every CPU's frequency).
+void read_cpuid(host_info& h) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 5)))
+    h.hw_virt = true; // VMX
+  if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 2)))
+    h.hw_virt = true; // SVM
+  char name[49] = {};
+  for (unsigned i = 0; i < 3; ++i) {
+    if (!__get_cpuid(0x80000002 + i, &a, &b, &c, &d))
+      return;
+    unsigned regs[4] = {a, b, c, d};
+    std::memcpy(name + i * 16, regs, 16);
   }
+  h.cpu_model = name;
+  while (!h.cpu_model.empty() && h.cpu_model.back() == ' ')
+    h.cpu_model.pop_back();
 }
 
 } // namespace
@@ -41,7 +43,7 @@ host_info detect_host() {
   host_info h;
   h.kvm_device = exists("/dev/kvm");
   h.pvm = exists("/sys/module/kvm_pvm");
-  read_cpuinfo(h);
+  read_cpuid(h);
   struct utsname u {};
   if (uname(&u) == 0)
     h.kernel = u.release;

@@ -11,7 +11,7 @@ struct host_info {
   bool kvm_device = false; ///< /dev/kvm exists.
   bool pvm = false;        ///< /dev/kvm is provided by kvm_pvm.
   bool hw_virt = false;    ///< The CPU advertises vmx or svm.
-  std::string cpu_model;   ///< /proc/cpuinfo "model name".
+  std::string cpu_model;   ///< CPUID brand string.
   std::string kernel;      ///< uname release.
   int cpus = 0;            ///< Online host CPUs.
 };

@@ -308,7 +308,7 @@ public:
         ioctl(fd_.get(), KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) > 0;
     auto n = ioctl(fd_.get(), KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
     info_.max_vcpus = n > 0 ? static_cast<uint32_t>(n) : 1;
-    info_.pvm = detect_host().pvm;
+    info_.pvm = detect_host().pvm || !detect_host().hw_virt;
     run_size_ = ioctl(fd_.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
     if (run_size_ <= 0)
       return ioctl_error("KVM_GET_VCPU_MMAP_SIZE");

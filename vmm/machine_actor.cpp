@@ -243,6 +243,7 @@ machine_impl(self_ptr self, std::shared_ptr<engine> eng, machine_spec spec,
   st.spec = std::move(spec);
   st.opts = std::move(opts);
   st.relay = std::move(relay);
+  st.listeners = st.opts.listeners;
   st.m = std::move(box->m);
   {
     std::lock_guard<std::mutex> guard{st.relay->mtx};

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <mutex>
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/error_text.hpp"
+#include "actors/messages/all.hpp"
 #include "actors/runtime.hpp"
 #include "cluster/vm_link.hpp"
 #include "settings/paths.hpp"
@@ -180,8 +182,26 @@ int session::start() {
   log("KVM API " + std::to_string(eng_->info().api_version) + ", max "
       + std::to_string(eng_->info().max_vcpus) + " vCPUs"
       + (eng_->info().pvm ? ", PVM (software virtualization)" : ""));
+  // Building the machine (VM, memslots: each waits for an SRCU grace
+  // period) overlaps with starting the actor system.
+  vmm::machine_options mo;
+  mo.start_paused = opts_.start_paused;
+  mo.log = [this](const std::string& line) { log(line); };
+  mo.serial_out = [s = serial_](std::span<const uint8_t> b) { s.write(b); };
+  auto relay = vmm::make_event_relay();
+  auto built = std::async(std::launch::async, [this, relay, mo] {
+    return vmm::machine::build(*eng_, spec_,
+                               vmm::make_machine_hooks(relay, mo));
+  });
   sys_cfg_.emplace();
-  actors::configure(*sys_cfg_);
+  if (opts_.host_service) {
+    actors::configure(*sys_cfg_);
+  } else {
+    // No middleman: nothing in a lone VM process talks over the network.
+    actors::register_message_types(*sys_cfg_);
+    sys_cfg_->set("scheduler.policy", caf::atom("sharing"));
+    sys_cfg_->set("scheduler.max-threads", 2);
+  }
   sys_.emplace(*sys_cfg_);
   res_->wake = eventfd(0, EFD_CLOEXEC);
   std::function<void(const vmm::state_change&)> report;
@@ -189,27 +209,23 @@ int session::start() {
     auto folder = global_->folder();
     auto link =
         cluster::vm_link::attach(*sys_, folder, spec_.uuid, control_handler());
-    if (!link)
+    if (!link) {
+      built.wait();
       return fail(error_text(link.error()));
+    }
     link_ = std::move(*link);
     report = [link = *link_](const vmm::state_change& ev) {
       link.report(ev.state);
     };
   }
   listener_ = sys_->spawn(listener_impl, res_, report);
-  vmm::machine_options mo;
-  mo.start_paused = opts_.start_paused;
-  mo.log = [this](const std::string& line) { log(line); };
-  mo.serial_out = [s = serial_](std::span<const uint8_t> b) { s.write(b); };
-  auto m = vmm::start_machine(*sys_, eng_, spec_, mo);
+  auto m = built.get();
   if (!m) {
     log("Error: " + error_text(m.error()));
     return fail(error_text(m.error()));
   }
-  machine_ = *m;
-  caf::scoped_actor self{*sys_};
-  self->request(machine_, 5s, vmm::listen_atom_v, listener_)
-      .receive([](bool) {}, [](caf::error&) {});
+  mo.listeners.push_back(listener_);
+  machine_ = vmm::spawn_machine(*sys_, eng_, spec_, std::move(*m), mo, relay);
   return 0;
 }
 
