@@ -1,5 +1,6 @@
 // Versions, reading and crash-safe writing of settings files.
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -178,31 +179,46 @@ TEST(write_settings_file, read_only_folder) {
 TEST(write_settings_file, sigkill_never_leaves_a_broken_file) {
   temp_folder dir;
   auto path = dir / "m.vbox";
-  // Big enough that a kill often lands in the middle of a write.
+  // Big enough that a write takes a while, so kills land inside one.
   auto a = make_doc("A", 400000);
   auto b = make_doc("B", 300000);
   auto text_a = write_xml(a);
   auto text_b = write_xml(b);
   ASSERT_FALSE(write_settings_file(path, a));
-  int saw_b = 0;
+  int mid_write = 0; // kills that left a -tmp behind: inside a rewrite
   for (int round = 0; round < 25; ++round) {
+    int done[2];
+    ASSERT_EQ(::pipe(done), 0);
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      for (int i = 0;; ++i)
-        (void)write_settings_file(path, i % 2 ? a : b);
+      ::close(done[0]);
+      for (int i = 0;; ++i) {
+        if (!write_settings_file(path, i % 2 ? a : b)) {
+          char c = 1;
+          (void)!::write(done[1], &c, 1); // one complete rewrite
+        }
+      }
     }
-    ::usleep(static_cast<useconds_t>(2000 + round * 1500));
+    ::close(done[1]);
+    // Let the child finish 1..3 rewrites, then kill it in the next one.
+    for (int k = 0; k <= round % 3; ++k) {
+      char c = 0;
+      ASSERT_EQ(::read(done[0], &c, 1), 1) << "child made no progress";
+    }
+    ::usleep(static_cast<useconds_t>((round % 5) * 300));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
+    ::close(done[0]);
     EXPECT_TRUE(WIFSIGNALED(status));
     auto now = slurp(path);
     ASSERT_TRUE(now == text_a || now == text_b) << "round " << round;
-    saw_b += now == text_b;
     ASSERT_TRUE(read_settings_file(path)) << "round " << round;
+    mid_write += fs::exists(path + "-tmp");
   }
-  EXPECT_GT(saw_b, 0); // the child really rewrote the file
+  RecordProperty("kills_inside_a_rewrite", mid_write);
+  std::printf("%d of 25 kills landed inside a rewrite\n", mid_write);
 }
 
 TEST(upgrade_backup, copies_once_under_versioned_name) {
