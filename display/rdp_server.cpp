@@ -88,6 +88,7 @@ private:
     sc.key = key_;
     sc.allow_rdp_security = cfg_.allow_rdp_security;
     sc.tls = tls_;
+    sc.allow_unencrypted = cfg_.allow_unencrypted;
     sc.max_update_payload = cfg_.max_update_payload;
     sc.authenticate = cfg_.authenticate;
     clients_.push_back(

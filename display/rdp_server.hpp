@@ -25,6 +25,8 @@ struct client_info;
 struct rdp_server_config {
   net::listen_spec listen;
   bool allow_rdp_security = true;
+  /// Let clients without encryption in (see rdp_session_config).
+  bool allow_unencrypted = false;
   /// Offer TLS (a self-signed certificate is generated at start).
   bool enable_tls = true;
   /// Logon decision; empty = everyone. Never log the password.

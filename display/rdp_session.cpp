@@ -108,8 +108,18 @@ caf::error rdp_session::handle_connect_initial(std::span<const uint8_t> mcs) {
     channel_ids_.push_back(next++);
   user_channel_ = next;
   sd.channel_ids = channel_ids_;
-  encryption_method_ = choose_encryption_method(core_.encryption_methods,
-                                                core_.ext_encryption_methods);
+  // Under TLS the RDP security layer does no encryption (5.4).
+  encryption_method_ =
+      tls_ ? 0
+           : choose_encryption_method(core_.encryption_methods,
+                                      core_.ext_encryption_methods);
+  if (!tls_ && encryption_method_ == 0 && !cfg_.allow_unencrypted)
+    return make_rdp_error(
+        rdp_errc::negotiation_failed,
+        "client offers no usable RDP encryption method (methods "
+            + std::to_string(core_.encryption_methods) + ", extended "
+            + std::to_string(core_.ext_encryption_methods)
+            + ") and unencrypted sessions are off");
   if (encryption_method_ != 0) {
     server_random_.resize(32);
     random_bytes(server_random_);

@@ -36,6 +36,9 @@ struct rdp_session_config {
   std::shared_ptr<const rdp::rsa_server_key> key;
   /// Accept Standard RDP Security clients.
   bool allow_rdp_security = true;
+  /// Accept Standard RDP Security clients that offer no RC4 method (rdesktop
+  /// -e, FIPS-only): their logon and screen travel in clear text.
+  bool allow_unencrypted = false;
   /// TLS (Enhanced RDP Security) when set: chosen for clients that ask.
   std::shared_ptr<const rdp::tls_context> tls;
   /// Largest bitmap update payload per PDU (at most 0x3E00: every PDU must

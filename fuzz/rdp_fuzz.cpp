@@ -37,6 +37,7 @@ tb::display::rdp_session_config config() {
   tb::display::rdp_session_config cfg;
   if (key)
     cfg.key = *key;
+  cfg.allow_unencrypted = true; // lets plaintext inputs reach every state
   return cfg;
 }
 

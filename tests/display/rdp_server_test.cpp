@@ -72,7 +72,8 @@ TEST(rdp_server, serves_a_recorded_client_over_tcp) {
   key_counter sink;
   rdp_server_config cfg;
   cfg.listen = tb::net::listen_spec{{"127.0.0.1"}, "0"};
-  cfg.enable_tls = false; // keeps the test fast; TLS is covered by e2e
+  cfg.enable_tls = false;       // keeps the test fast; TLS is covered by e2e
+  cfg.allow_unencrypted = true; // the transcript offers no encryption
   auto server = rdp_server::start(**loop, cfg, fb, sink);
   ASSERT_TRUE(server) << tb::error_text(server.error());
   int fd = connect_to((*server)->port());

@@ -43,6 +43,7 @@ rdp_session_config config() {
   rdp_session_config cfg;
   static auto key = *tb::display::rdp::rsa_server_key::generate(512);
   cfg.key = key;
+  cfg.allow_unencrypted = true; // the recorded transcripts offer none
   return cfg;
 }
 
@@ -183,6 +184,21 @@ public:
 };
 
 } // namespace
+
+TEST(rdp_session, unencrypted_client_is_refused_by_default) {
+  auto t = corpus("session_plain_fastpath.bin");
+  blank_fb fb;
+  null_sink sink;
+  auto cfg = config();
+  cfg.allow_unencrypted = false;
+  rdp_session s{cfg, fb, sink};
+  auto err = s.feed(t);
+  ASSERT_TRUE(err);
+  EXPECT_NE(tb::error_text(err).find("no usable RDP encryption method"),
+            std::string::npos)
+      << tb::error_text(err);
+  EXPECT_FALSE(s.active());
+}
 
 TEST(rdp_session, mode_change_deactivates_and_asks_for_new_capabilities) {
   auto t = corpus("session_plain_fastpath.bin");
