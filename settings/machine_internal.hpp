@@ -21,6 +21,15 @@ hardware_settings read_hardware(const xml_node& hw, value_reader& r);
 void write_hardware(xml_node& hw, const hardware_settings& want,
                     const hardware_settings& have);
 
+/// Hardware/Network/Adapter elements and Hardware/RemoteDisplay.
+std::vector<nic_settings> read_nics(const xml_node& hw, value_reader& r);
+void write_nics(xml_node& hw, const std::vector<nic_settings>& want,
+                const std::vector<nic_settings>& have);
+void read_vrde(const xml_node* remote_display, value_reader& r,
+               vrde_settings& v);
+void write_vrde(xml_node& hw, const vrde_settings& want,
+                const vrde_settings& have);
+
 std::vector<storage_controller> read_storage(const xml_node* controllers,
                                              value_reader& r);
 void write_storage(xml_node& hw, const std::vector<storage_controller>& want);
