@@ -1,10 +1,13 @@
 // The storage actor: a thin dispatcher. Each request becomes a job on the
-// medium's I/O threads; the thread reports back with io_done(id) and the
+// medium's I/O threads; the thread reports back with io_done and the
 // actor delivers the reply, so CAF workers never block on the disk and the
 // response promise is only touched by the actor itself.
 #include "storage/medium_actor.hpp"
 
+#include <mutex>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -16,11 +19,35 @@ namespace tb::storage {
 
 namespace {
 
+// Finished job ids, filled by I/O threads. Only the thread that finds the
+// queue unsignaled sends io_done, so a burst of completions costs one
+// message to the actor, not one each.
+struct completion_queue {
+  std::mutex mutex;
+  std::vector<uint64_t> done; ///< Guarded by mutex.
+  bool signaled = false;      ///< Guarded by mutex; io_done is in flight.
+
+  /// Adds `id`; true when the caller must send io_done.
+  bool push(uint64_t id) {
+    std::lock_guard<std::mutex> guard{mutex};
+    done.push_back(id);
+    return !std::exchange(signaled, true);
+  }
+
+  std::vector<uint64_t> take() {
+    std::lock_guard<std::mutex> guard{mutex};
+    signaled = false;
+    return std::exchange(done, {});
+  }
+};
+
 struct medium_state {
   static inline const char* name = "medium";
+  std::shared_ptr<completion_queue> completions =
+      std::make_shared<completion_queue>();
   std::shared_ptr<medium_image> image;
   std::unique_ptr<io_pool> pool;
-  /// Jobs in flight: what to do when io_done(id) arrives.
+  /// Jobs in flight by id: what to do when they complete.
   std::unordered_map<uint64_t, std::function<void()>> pending;
   uint64_t next_id = 1;
   medium_status status;
@@ -59,9 +86,11 @@ caf::typed_response_promise<T> dispatch(medium_impl self, Io io) {
   });
   auto handle = caf::actor_cast<medium_actor>(self);
   self->state.pool->submit([image = self->state.image, io = std::move(io),
-                            result, id, handle]() mutable {
+                            result, id, handle,
+                            queue = self->state.completions]() mutable {
     result->err = io(*image, result->value);
-    caf::anon_send(handle, io_done_atom_v, id);
+    if (queue->push(id))
+      caf::anon_send(handle, io_done_atom_v, uint64_t{0});
   });
   return promise;
 }
@@ -140,13 +169,15 @@ medium_actor::behavior_type medium_fun(medium_impl self,
         });
       },
       [self](status_atom) { return self->state.status; },
-      [self](io_done_atom, uint64_t id) {
-        auto i = self->state.pending.find(id);
-        if (i == self->state.pending.end())
-          return;
-        auto finish = std::move(i->second);
-        self->state.pending.erase(i);
-        finish();
+      [self](io_done_atom, uint64_t) {
+        for (auto id : self->state.completions->take()) {
+          auto i = self->state.pending.find(id);
+          if (i == self->state.pending.end())
+            continue;
+          auto finish = std::move(i->second);
+          self->state.pending.erase(i);
+          finish();
+        }
       },
   };
 }

@@ -1,7 +1,10 @@
 // convert_medium: copies any medium into a new VDI or raw file, block by
 // block, leaving unallocated and all-zero blocks out of the output.
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -17,9 +20,11 @@ namespace tb::storage {
 
 namespace {
 
-constexpr uint64_t chunk_blocks = 8; // 8 MiB per read: fewer syscalls.
+constexpr uint64_t chunk_blocks = 2; // MiB per read, small enough to stay in L2.
+constexpr size_t copy_threads = 4;   // Reads and writes overlap on 2 cores.
 
 // The output side: where each block of data goes, and what closes the file.
+// put() may run on several threads at once.
 class output_file {
 public:
   output_file(int fd, std::string path, medium_format format, bool fixed,
@@ -59,26 +64,29 @@ public:
       return pwrite_full(fd_, data, first * block_size(), path_);
     if (fixed_)
       return pwrite_full(fd_, data, header_.data_offset(first), path_);
-    // Dynamic VDI: blocks are appended in order, so a run stays one write.
-    // Short tails are padded to a whole block as VBox and QEMU expect.
-    uint32_t n = header_.blocks_allocated;
+    // Dynamic VDI: a run of blocks gets consecutive data blocks, so it
+    // stays one write; the map is only written at the end.
     uint64_t count = (data.size() + block_size() - 1) / block_size();
+    uint32_t n;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      n = header_.blocks_allocated;
+      header_.blocks_allocated = static_cast<uint32_t>(n + count);
+    }
     for (uint64_t i = 0; i < count; ++i)
       map_[first + i] = static_cast<uint32_t>(n + i);
-    header_.blocks_allocated = static_cast<uint32_t>(n + count);
-    if (auto err = pwrite_full(fd_, data, header_.data_offset(n), path_))
-      return err;
-    uint64_t padded = count * block_size();
-    if (padded > data.size()
-        && ::ftruncate(fd_, static_cast<off_t>(header_.data_offset(n) + padded))
-               != 0)
-      return make_io_error("sizing " + path_, errno);
-    return {};
+    return pwrite_full(fd_, data, header_.data_offset(n), path_);
   }
 
-  /// Writes the map and then the header, then flushes everything.
-  caf::error finish() {
+  /// Sizes the file to whole blocks, writes the map and then the header,
+  /// and flushes when `durable`.
+  caf::error finish(bool durable) {
     if (format_ == medium_format::vdi) {
+      // Short tail blocks are padded to a whole block as VBox and QEMU
+      // expect.
+      auto end = header_.file_size_for(header_.blocks_allocated);
+      if (::ftruncate(fd_, static_cast<off_t>(end)) != 0)
+        return make_io_error("sizing " + path_, errno);
       std::span<const uint8_t> map{
           reinterpret_cast<const uint8_t*>(map_.data()), map_.size() * 4};
       if (auto err = pwrite_full(fd_, map, header_.offset_blocks, path_))
@@ -88,7 +96,7 @@ public:
       if (auto err = pwrite_full(fd_, head, 0, path_))
         return err;
     }
-    return sync_data(fd_, path_);
+    return durable ? sync_data(fd_, path_) : caf::error{};
   }
 
 private:
@@ -97,29 +105,73 @@ private:
   medium_format format_;
   bool fixed_;
   uint64_t size_;
+  std::mutex mutex_; ///< Guards header_.blocks_allocated during the copy.
   vdi_header header_;
-  std::vector<uint32_t> map_;
+  std::vector<uint32_t> map_; ///< Each entry written by one thread only.
 };
 
-// Reports percent steps of `done` out of `total`, each value once.
-struct progress_meter {
-  const progress_fn& fn;
-  uint64_t total;
-  int last = -1;
-  void operator()(uint64_t done) {
-    int pct = total ? static_cast<int>(done * 100 / total) : 100;
-    if (fn && pct != last)
-      fn(last = pct);
+// Reports percent steps of the bytes done so far, each value once, from
+// whichever thread finishes a piece.
+class progress_meter {
+public:
+  progress_meter(const progress_fn& fn, uint64_t total)
+      : fn_(fn), total_(total) {}
+  void add(uint64_t bytes) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    done_ += bytes;
+    int pct = total_ ? static_cast<int>(done_ * 100 / total_) : 100;
+    if (fn_ && pct > last_)
+      fn_(last_ = pct);
   }
+
+private:
+  const progress_fn& fn_;
+  uint64_t total_;
+  std::mutex mutex_;
+  uint64_t done_ = 0; ///< Guarded by mutex_.
+  int last_ = -1;     ///< Guarded by mutex_.
 };
 
-// Copies blocks [first, first+count) that the source may hold data for,
-// writing runs of non-zero blocks with one call each.
-caf::error copy_chunk(medium_image& src, output_file& out, uint64_t first,
-                      uint64_t count, std::vector<uint8_t>& buf) {
+// A range of blocks the source may hold data in.
+struct work_item {
+  uint64_t first;
+  uint64_t count;
+};
+
+// Splits the source into chunks of data blocks; whole blocks inside zero
+// extents are skipped without reading (they count as done at once).
+std::vector<work_item> plan(medium_image& src, uint64_t bs,
+                            uint64_t& skipped_bytes) {
+  uint64_t size = src.size();
+  uint64_t blocks = (size + bs - 1) / bs;
+  std::vector<work_item> items;
+  skipped_bytes = 0;
+  for (uint64_t b = 0; b < blocks;) {
+    uint64_t run = 0;
+    auto kind = src.extent_at(b * bs, &run);
+    uint64_t skip = 0;
+    if (kind == extent_kind::zero)
+      skip = b * bs + run >= size ? blocks - b : run / bs;
+    if (skip > 0) {
+      skipped_bytes += std::min(skip * bs, size - b * bs);
+      b += skip;
+      continue;
+    }
+    uint64_t count = std::min(chunk_blocks, blocks - b);
+    if (kind == extent_kind::data)
+      count = std::min(count, std::max<uint64_t>(1, (run + bs - 1) / bs));
+    items.push_back({b, count});
+    b += count;
+  }
+  return items;
+}
+
+// Copies one item, writing runs of non-zero blocks with one call each.
+caf::error copy_item(medium_image& src, output_file& out, work_item item,
+                     std::vector<uint8_t>& buf) {
   uint64_t bs = out.block_size();
-  uint64_t begin = first * bs;
-  uint64_t len = std::min(count * bs, src.size() - begin);
+  uint64_t begin = item.first * bs;
+  uint64_t len = std::min(item.count * bs, src.size() - begin);
   std::span<uint8_t> data{buf.data(), len};
   if (auto err = src.read(begin, data))
     return err;
@@ -133,44 +185,49 @@ caf::error copy_chunk(medium_image& src, output_file& out, uint64_t first,
       continue;
     }
     if (run_len > 0)
-      if (auto err =
-              out.put(first + run_start / bs, data.subspan(run_start, run_len)))
+      if (auto err = out.put(item.first + run_start / bs,
+                             data.subspan(run_start, run_len)))
         return err;
     run_len = 0;
   }
   if (run_len > 0)
-    return out.put(first + run_start / bs, data.subspan(run_start, run_len));
+    return out.put(item.first + run_start / bs,
+                   data.subspan(run_start, run_len));
   return {};
 }
 
 caf::error copy_all(medium_image& src, output_file& out,
                     const progress_fn& progress) {
   uint64_t bs = out.block_size();
-  uint64_t size = src.size();
-  uint64_t blocks = (size + bs - 1) / bs;
-  std::vector<uint8_t> buf(chunk_blocks * bs);
-  progress_meter meter{progress, size};
-  for (uint64_t b = 0; b < blocks;) {
-    uint64_t run = 0;
-    auto kind = src.extent_at(b * bs, &run);
-    // Whole blocks inside a zero extent are skipped without reading.
-    uint64_t skip = 0;
-    if (kind == extent_kind::zero)
-      skip = b * bs + run >= size ? blocks - b : run / bs;
-    if (skip > 0) {
-      b += skip;
-      meter(std::min(b * bs, size));
-      continue;
+  uint64_t skipped = 0;
+  auto items = plan(src, bs, skipped);
+  progress_meter meter{progress, src.size()};
+  meter.add(skipped);
+  std::atomic<size_t> next{0};
+  std::mutex error_mutex;
+  caf::error first_error; // Guarded by error_mutex.
+  std::atomic<bool> failed{false};
+  auto worker = [&] {
+    std::vector<uint8_t> buf(chunk_blocks * bs);
+    for (size_t i; !failed && (i = next++) < items.size();) {
+      if (auto err = copy_item(src, out, items[i], buf)) {
+        std::lock_guard<std::mutex> guard{error_mutex};
+        if (!first_error)
+          first_error = std::move(err);
+        failed = true;
+        return;
+      }
+      meter.add(
+          std::min(items[i].count * bs, src.size() - items[i].first * bs));
     }
-    uint64_t count = std::min(chunk_blocks, blocks - b);
-    if (kind == extent_kind::data)
-      count = std::min(count, std::max<uint64_t>(1, (run + bs - 1) / bs));
-    if (auto err = copy_chunk(src, out, b, count, buf))
-      return err;
-    b += count;
-    meter(std::min(b * bs, size));
-  }
-  return {};
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < std::min(copy_threads, items.size()); ++t)
+    threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads)
+    t.join();
+  return first_error;
 }
 
 } // namespace
@@ -178,7 +235,7 @@ caf::error copy_all(medium_image& src, output_file& out,
 caf::expected<medium_info>
 convert_medium(const std::string& src_path, const std::string& dst_path,
                medium_format format, medium_variant variant,
-               const progress_fn& progress, const uuid* id) {
+               const progress_fn& progress, const uuid* id, bool durable) {
   if (format == medium_format::iso)
     return make_storage_error(storage_errc::unsupported,
                               "cannot write " + dst_path
@@ -212,7 +269,7 @@ convert_medium(const std::string& src_path, const std::string& dst_path,
   if (!err)
     err = copy_all(**src, out, progress);
   if (!err)
-    err = out.finish();
+    err = out.finish(durable);
   if (err) {
     ::unlink(dst_path.c_str());
     return err;

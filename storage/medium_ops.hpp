@@ -21,11 +21,14 @@ namespace tb::storage {
 /// meanwhile. On failure `dst` is removed. Serves
 /// `convertfromraw <raw> <vdi> [--format VDI|RAW] [--variant Standard|Fixed]
 /// [--uuid U]` and `clonemedium <src> <dst> [--format VDI|RAW]
-/// [--variant ...]`.
+/// [--variant ...]`. The result is flushed (fdatasync) before returning
+/// unless `durable` is false, which matches `qemu-img convert`'s default
+/// cache=unsafe and is only meant for benchmarks and scratch copies.
 caf::expected<medium_info>
 convert_medium(const std::string& src, const std::string& dst,
                medium_format format, medium_variant variant,
-               const progress_fn& progress = {}, const uuid* id = nullptr);
+               const progress_fn& progress = {}, const uuid* id = nullptr,
+               bool durable = true);
 
 /// Grows the medium at `path` to `new_size` bytes (`modifymedium <m>
 /// --resize <MiB>` passes MiB * 1048576). Shrinking is refused, as VBox

@@ -1,0 +1,257 @@
+// Storage benchmark driver for bench/storage.sh: converts media with the
+// library's convert_medium, and drives the storage actor (or, as the
+// physical limit, plain O_DIRECT threads on a raw file) at a queue depth.
+//
+//   storage_bench convert <src> <dst> vdi|raw [--unsafe]
+//   storage_bench actor  <image> <pattern> <depth> <ops> <io-threads>
+//   storage_bench direct <raw>   <pattern> <depth> <ops>
+// pattern: randread4k randwrite4k seqread1m seqwrite1m; io-threads 0 means
+// the medium actor's default. Prints
+// "<pattern> depth <d>: <IOPS> IOPS <MiB/s> MiB/s".
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/error_text.hpp"
+#include "actors/runtime.hpp"
+#include "storage/medium_actor.hpp"
+#include "storage/medium_ops.hpp"
+
+namespace {
+
+using namespace tb::storage;
+using clock_type = std::chrono::steady_clock;
+
+struct pattern {
+  std::string name;
+  bool write = false;
+  bool random = false;
+  size_t size = 4096;
+};
+
+bool parse_pattern(const std::string& s, pattern& p) {
+  p.name = s;
+  if (s == "randread4k")
+    p = {s, false, true, 4096};
+  else if (s == "randwrite4k")
+    p = {s, true, true, 4096};
+  else if (s == "seqread1m")
+    p = {s, false, false, 1 << 20};
+  else if (s == "seqwrite1m")
+    p = {s, true, false, 1 << 20};
+  else
+    return false;
+  return true;
+}
+
+// Offsets for operation i: random 4 KiB-aligned, or sequential wrapping.
+struct offset_source {
+  pattern pat;
+  uint64_t span;
+  std::mt19937_64 gen{12345};
+  uint64_t next_seq = 0;
+  uint64_t next() {
+    if (pat.random)
+      return (gen() % (span / pat.size)) * pat.size;
+    uint64_t off = next_seq;
+    next_seq = (next_seq + pat.size) % (span / pat.size * pat.size);
+    return off;
+  }
+};
+
+uint8_t* aligned_buffer(size_t size) {
+  void* p = nullptr;
+  if (posix_memalign(&p, 4096, size) != 0)
+    std::abort();
+  std::memset(p, 0x5a, size);
+  return static_cast<uint8_t*>(p);
+}
+
+void report(const pattern& p, int depth, uint64_t ops, double secs) {
+  double iops = ops / secs;
+  std::printf("%s depth %d: %.0f IOPS %.1f MiB/s\n", p.name.c_str(), depth,
+              iops, iops * p.size / (1 << 20));
+}
+
+int run_direct(const std::string& path, const pattern& p, int depth,
+               uint64_t ops) {
+  int fd = ::open(path.c_str(), O_RDWR | O_DIRECT);
+  if (fd < 0) {
+    std::perror("open");
+    return 1;
+  }
+  uint64_t span = static_cast<uint64_t>(::lseek(fd, 0, SEEK_END));
+  std::atomic<uint64_t> issued{0};
+  offset_source offsets{p, span};
+  std::mutex mu;
+  auto start = clock_type::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < depth; ++t)
+    threads.emplace_back([&] {
+      uint8_t* buf = aligned_buffer(p.size);
+      while (issued.fetch_add(1) < ops) {
+        uint64_t off;
+        {
+          std::lock_guard<std::mutex> g{mu};
+          off = offsets.next();
+        }
+        auto n = p.write ? ::pwrite(fd, buf, p.size, off)
+                         : ::pread(fd, buf, p.size, off);
+        if (n != static_cast<ssize_t>(p.size))
+          std::abort();
+      }
+      std::free(buf);
+    });
+  for (auto& t : threads)
+    t.join();
+  if (p.write)
+    ::fdatasync(fd);
+  report(p, depth, ops,
+         std::chrono::duration<double>(clock_type::now() - start).count());
+  ::close(fd);
+  return 0;
+}
+
+// Keeps `depth` requests in flight against the medium actor until `ops`
+// completed, then replies with the elapsed seconds.
+struct driver_state {
+  medium_actor medium;
+  pattern pat;
+  int depth;
+  uint64_t ops;
+  offset_source offsets;
+  std::vector<uint8_t*> buffers;
+  uint64_t issued = 0, done = 0;
+  clock_type::time_point start;
+  caf::response_promise promise;
+};
+
+void issue(caf::event_based_actor* self, std::shared_ptr<driver_state> st,
+           int slot) {
+  ++st->issued;
+  uint64_t off = st->offsets.next();
+  std::vector<io_segment> seg{{st->buffers[slot], st->pat.size}};
+  auto on_done = [self, st, slot](uint64_t) {
+    if (++st->done == st->ops)
+      st->promise.deliver(
+          std::chrono::duration<double>(clock_type::now() - st->start).count());
+    else if (st->issued < st->ops)
+      issue(self, st, slot);
+  };
+  auto on_error = [st](caf::error& e) {
+    std::fprintf(stderr, "I/O error: %s\n", tb::error_text(e).c_str());
+    std::exit(1);
+  };
+  if (st->pat.write)
+    self->request(st->medium, caf::infinite, writev_request{off, seg})
+        .then(on_done, on_error);
+  else
+    self->request(st->medium, caf::infinite, readv_request{off, seg})
+        .then(on_done, on_error);
+}
+
+caf::behavior driver(caf::event_based_actor* self,
+                     std::shared_ptr<driver_state> st) {
+  return {[self, st](const std::string&) {
+    st->promise = self->make_response_promise();
+    st->start = clock_type::now();
+    for (int i = 0; i < st->depth && st->issued < st->ops; ++i)
+      issue(self, st, i);
+    return st->promise;
+  }};
+}
+
+int run_actor(const std::string& path, const pattern& p, int depth,
+              uint64_t ops, size_t threads) {
+  caf::actor_system_config cfg;
+  tb::actors::configure(cfg);
+  caf::actor_system sys{cfg};
+  open_options o;
+  o.writable = p.write;
+  o.direct = true; // cache=none, like the O_DIRECT baseline.
+  o.owner = "storage_bench";
+  auto medium =
+      spawn_medium(sys, path, o, threads == 0 ? default_io_threads : threads);
+  if (!medium) {
+    std::fprintf(stderr, "%s\n", tb::error_text(medium.error()).c_str());
+    return 1;
+  }
+  auto st = std::make_shared<driver_state>();
+  st->medium = *medium;
+  st->pat = p;
+  st->depth = depth;
+  st->ops = ops;
+  caf::scoped_actor self{sys};
+  uint64_t size = 0;
+  self->request(*medium, caf::infinite, status_atom_v)
+      .receive([&](const medium_status& s) { size = s.size; },
+               [](caf::error&) {});
+  st->offsets = offset_source{p, size};
+  for (int i = 0; i < depth; ++i)
+    st->buffers.push_back(aligned_buffer(p.size));
+  auto d = sys.spawn(driver, st);
+  double secs = 0;
+  self->request(d, caf::infinite, std::string{"run"})
+      .receive([&](double s) { secs = s; },
+               [](caf::error& e) {
+                 std::fprintf(stderr, "%s\n", tb::error_text(e).c_str());
+               });
+  if (p.write)
+    self->request(*medium, caf::infinite, flush_atom_v)
+        .receive([](uint64_t) {}, [](caf::error&) {});
+  report(p, depth, ops, secs);
+  self->send_exit(d, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
+int run_convert(const std::string& src, const std::string& dst,
+                const std::string& fmt, bool durable) {
+  medium_format f;
+  if (!parse_medium_format(fmt, f)) {
+    std::fprintf(stderr, "unknown format %s\n", fmt.c_str());
+    return 2;
+  }
+  auto r = convert_medium(src, dst, f, medium_variant::standard, {}, nullptr,
+                          durable);
+  if (!r) {
+    std::fprintf(stderr, "%s\n", tb::error_text(r.error()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> a(argv + 1, argv + argc);
+  pattern p;
+  if (a.size() == 4 && a[0] == "convert")
+    return run_convert(a[1], a[2], a[3], true);
+  if (a.size() == 5 && a[0] == "convert" && a[4] == "--unsafe")
+    return run_convert(a[1], a[2], a[3], false);
+  if (a.size() == 6 && a[0] == "actor" && parse_pattern(a[2], p))
+    return run_actor(a[1], p, std::stoi(a[3]), std::stoull(a[4]),
+                     std::stoul(a[5]));
+  if (a.size() == 5 && a[0] == "direct" && parse_pattern(a[2], p))
+    return run_direct(a[1], p, std::stoi(a[3]), std::stoull(a[4]));
+  std::fprintf(stderr,
+               "usage: storage_bench convert <src> <dst> vdi|raw [--unsafe]\n"
+               "       storage_bench actor <image> <pattern> <depth> <ops> "
+               "<io-threads>\n"
+               "       storage_bench direct <raw> <pattern> <depth> <ops>\n");
+  return 2;
+}
