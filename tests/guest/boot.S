@@ -104,6 +104,17 @@ _start:
         outb %al, $0x21
         outb %al, $0xa1
 
+        /* Long mode must be in CPUID (KVM refuses EFER.LME otherwise): say
+         * so on COM1 instead of dying silently. */
+        movl $0x80000000, %eax
+        cpuid
+        cmpl $0x80000001, %eax
+        jb no_long_mode
+        movl $0x80000001, %eax
+        cpuid
+        testl $(1 << 29), %edx
+        jz no_long_mode
+
         /* Long mode: PAE, CR3, EFER.LME, then paging (and WP). */
         movl %cr4, %eax
         orl $0x20, %eax
@@ -118,6 +129,24 @@ _start:
         orl $0x80010000, %eax
         movl %eax, %cr0
         ljmp $SEL_KCODE64, $long64
+
+no_long_mode: /* still 32-bit, no IDT: print and stop */
+        movl $no_lm_msg, %esi
+30:     lodsb
+        testb %al, %al
+        jz 32f
+        movb %al, %ah
+        movw $COM1 + 5, %dx
+31:     inb %dx, %al
+        testb $0x20, %al
+        jz 31b
+        movb %ah, %al
+        movw $COM1, %dx
+        outb %al, %dx
+        jmp 30b
+32:     cli
+        hlt
+        jmp 32b
 
         .code64
 long64: /* (32-bit ELF object: absolute addresses only via movl) */
@@ -282,6 +311,8 @@ put_hex: /* %rax as 16 hex digits */
         ret
 
         .section .rodata
+no_lm_msg:
+        .asciz "PROBE-FAIL no long mode in CPUID (0x80000001 EDX bit 29)\n"
 fault_msg:
         .asciz "FAULT vec="
 fault_word:
