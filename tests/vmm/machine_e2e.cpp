@@ -1,0 +1,254 @@
+// The machine actor on /dev/kvm with the probe guest: boot to the marker,
+// keyboard input echoed on serial, pause/resume of the ticker, two vCPUs,
+// reset, ACPI power button, poweroff, and no thread left after shutdown.
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <dirent.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <gtest/gtest.h>
+
+#include "actors/error_text.hpp"
+#include "actors/messages/vmm.hpp"
+#include "actors/runtime.hpp"
+#include "vmm/machine_actor.hpp"
+
+using namespace std::chrono_literals;
+using namespace tb::vmm;
+
+namespace {
+
+/// COM1 output collected from the vCPU thread.
+struct serial_log {
+  std::mutex mtx;
+  std::string text;
+  void add(std::span<const uint8_t> b) {
+    std::lock_guard<std::mutex> guard{mtx};
+    text.append(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  std::string get() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return text;
+  }
+  size_t count(const std::string& what) {
+    auto t = get();
+    size_t n = 0;
+    for (auto pos = t.find(what); pos != std::string::npos;
+         pos = t.find(what, pos + 1))
+      ++n;
+    return n;
+  }
+};
+
+size_t thread_count() {
+  size_t n = 0;
+  if (auto* d = opendir("/proc/self/task")) {
+    while (auto* e = readdir(d))
+      n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n;
+}
+
+machine_spec probe_spec(const std::string& cmdline, uint32_t cpus = 1) {
+  machine_spec s;
+  s.uuid = "00000000-0000-4000-8000-000000000001";
+  s.name = "probe";
+  s.ram_bytes = 64ULL << 20;
+  s.cpus = cpus;
+  s.boot.kernel = {TB_PROBE_GUEST, "", cmdline};
+  return s;
+}
+
+class machine_e2e : public testing::Test {
+protected:
+  void SetUp() override {
+    auto eng = open_kvm_engine();
+    ASSERT_TRUE(eng) << tb::error_text(eng.error());
+    eng_ = std::shared_ptr<engine>{std::move(*eng)};
+    tb::actors::configure(cfg_);
+    sys_.emplace(cfg_);
+  }
+
+  void TearDown() override {
+    if (m_) {
+      caf::scoped_actor self{*sys_};
+      self->request(m_, 10s, poweroff_atom_v)
+          .receive([](machine_status&) {}, [](caf::error&) {});
+      caf::anon_send_exit(m_, caf::exit_reason::user_shutdown);
+      m_ = nullptr;
+    }
+    sys_.reset();
+  }
+
+  void start(const machine_spec& spec) {
+    machine_options o;
+    o.serial_out = [this](std::span<const uint8_t> b) { serial_.add(b); };
+    auto m = start_machine(*sys_, eng_, spec, o);
+    ASSERT_TRUE(m) << tb::error_text(m.error());
+    m_ = *m;
+  }
+
+  template <class Atom, class... Ts>
+  caf::expected<machine_status> ask(Atom a, Ts... xs) {
+    caf::scoped_actor self{*sys_};
+    caf::expected<machine_status> out{machine_status{}};
+    self->request(m_, 20s, a, xs...)
+        .receive([&](machine_status& s) { out = std::move(s); },
+                 [&](caf::error& e) { out = std::move(e); });
+    return out;
+  }
+
+  bool wait_serial(const std::string& what, size_t times = 1,
+                   std::chrono::seconds limit = 30s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (serial_.count(what) >= times)
+        return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  bool wait_state(const std::string& state, std::chrono::seconds limit = 30s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      auto st = ask(status_atom_v);
+      if (st && st->state == state)
+        return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  std::shared_ptr<engine> eng_;
+  caf::actor_system_config cfg_;
+  std::optional<caf::actor_system> sys_;
+  machine_actor m_;
+  serial_log serial_;
+};
+
+} // namespace
+
+TEST_F(machine_e2e, guest_powers_off_after_the_marker) {
+  start(probe_spec("telebox.poweroff=1"));
+  EXPECT_TRUE(wait_serial("TELEBOX-GUEST-READY"));
+  EXPECT_TRUE(wait_serial("TELEBOX-POWEROFF"));
+  EXPECT_TRUE(wait_state("poweroff"));
+  auto st = ask(status_atom_v);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->detail, "guest entered ACPI S5");
+  EXPECT_TRUE(st->vcpus.empty()); // The machine is gone, not just paused.
+}
+
+TEST_F(machine_e2e, scancodes_come_back_echoed_on_serial) {
+  start(probe_spec(""));
+  ASSERT_TRUE(wait_serial("TELEBOX-WORKLOAD-STARTED"));
+  // 'a' pressed and released (set 1: 0x1e, 0x9e), then 'b'.
+  caf::scoped_actor self{*sys_};
+  bool ok = false;
+  self->request(m_, 10s, keys_atom_v, scancodes{{0x1e, 0x9e, 0x30, 0xb0}})
+      .receive([&](bool b) { ok = b; },
+               [](caf::error& e) { ADD_FAILURE() << tb::error_text(e); });
+  EXPECT_TRUE(ok);
+  EXPECT_TRUE(wait_serial("KEY a\n"));
+  EXPECT_TRUE(wait_serial("KEY b\n"));
+}
+
+TEST_F(machine_e2e, pause_stops_the_ticker_and_resume_restarts_it) {
+  start(probe_spec("telebox.ticker=10"));
+  ASSERT_TRUE(wait_serial("TK ", 3));
+  auto paused = ask(pause_atom_v);
+  ASSERT_TRUE(paused) << tb::error_text(paused.error());
+  EXPECT_EQ(paused->state, "paused");
+  for (auto& v : paused->vcpus)
+    EXPECT_EQ(v.state, "paused");
+  auto ticks = serial_.count("TK ");
+  std::this_thread::sleep_for(300ms); // 30 ticker periods.
+  EXPECT_EQ(serial_.count("TK "), ticks);
+  auto resumed = ask(resume_atom_v);
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ(resumed->state, "running");
+  EXPECT_TRUE(wait_serial("TK ", ticks + 3));
+}
+
+TEST_F(machine_e2e, pause_twice_is_refused) {
+  start(probe_spec("telebox.ticker=10"));
+  ASSERT_TRUE(wait_serial("TELEBOX-GUEST-READY"));
+  ASSERT_TRUE(ask(pause_atom_v));
+  auto again = ask(pause_atom_v);
+  ASSERT_FALSE(again);
+  EXPECT_NE(tb::error_text(again.error())
+                .find("cannot pause while it is "
+                      "paused"),
+            std::string::npos);
+}
+
+TEST_F(machine_e2e, two_vcpu_guest_runs) {
+  start(probe_spec("telebox.ticker=10", 2));
+  ASSERT_TRUE(wait_serial("TK ", 3));
+  auto st = ask(status_atom_v);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(st->vcpus.size(), 2u);
+  EXPECT_EQ(st->vcpus[0].state, "running");
+  EXPECT_EQ(st->vcpus[1].state, "running"); // AP waits for INIT/SIPI.
+  EXPECT_GT(st->vcpus[0].exits[static_cast<size_t>(exit_kind::pio)], 0u);
+}
+
+TEST_F(machine_e2e, reset_boots_the_guest_again) {
+  start(probe_spec(""));
+  ASSERT_TRUE(wait_serial("TELEBOX-WORKLOAD-STARTED"));
+  auto st = ask(reset_atom_v);
+  ASSERT_TRUE(st) << tb::error_text(st.error());
+  EXPECT_EQ(st->state, "running");
+  EXPECT_EQ(st->resets, 1u);
+  EXPECT_TRUE(wait_serial("TELEBOX-GUEST-READY", 2));
+}
+
+TEST_F(machine_e2e, acpi_power_button_lets_the_guest_power_off) {
+  start(probe_spec(""));
+  ASSERT_TRUE(wait_serial("TELEBOX-WORKLOAD-STARTED"));
+  ASSERT_TRUE(ask(acpi_button_atom_v));
+  EXPECT_TRUE(wait_serial("POWER-BUTTON"));
+  EXPECT_TRUE(wait_state("poweroff"));
+}
+
+TEST_F(machine_e2e, poweroff_request_stops_the_machine) {
+  start(probe_spec("telebox.ticker=10"));
+  ASSERT_TRUE(wait_serial("TK "));
+  auto st = ask(poweroff_atom_v);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->state, "poweroff");
+  auto ticks = serial_.count("TK ");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(serial_.count("TK "), ticks);
+  EXPECT_FALSE(ask(resume_atom_v)); // Nothing left to resume.
+}
+
+TEST(machine_threads, nothing_is_left_running_after_shutdown) {
+  auto before = thread_count();
+  {
+    auto eng = open_kvm_engine();
+    ASSERT_TRUE(eng);
+    std::shared_ptr<engine> e{std::move(*eng)};
+    caf::actor_system_config cfg;
+    tb::actors::configure(cfg);
+    caf::actor_system sys{cfg};
+    auto m = start_machine(sys, e, probe_spec("telebox.ticker=10", 2), {});
+    ASSERT_TRUE(m);
+    caf::scoped_actor self{sys};
+    std::this_thread::sleep_for(100ms);
+    self->request(*m, 10s, poweroff_atom_v)
+        .receive([](machine_status&) {},
+                 [](caf::error& e) { ADD_FAILURE() << tb::error_text(e); });
+    caf::anon_send_exit(*m, caf::exit_reason::user_shutdown);
+  }
+  EXPECT_EQ(thread_count(), before);
+}
