@@ -11,49 +11,57 @@ namespace {
 
 constexpr unsigned tile_w = 64;
 
+/// Buffers reused across tiles (one allocation per update, not per tile).
+struct tile_scratch {
+  std::vector<uint32_t> read;
+  std::vector<uint32_t> px;   ///< bottom-up, wire width, 0x00RRGGBB
+  std::vector<uint32_t> wire; ///< bottom-up, wire pixel values
+  std::vector<uint8_t> data;
+};
+
 /// One encoded TS_BITMAP_DATA.
 std::vector<uint8_t> encode_tile(const frame_source& fb, rect t,
-                                 const bitmap_format& fmt,
-                                 std::vector<uint32_t>& scratch) {
+                                 const bitmap_format& fmt, tile_scratch& s) {
   // Wire width: a multiple of 4 pixels (uncompressed rows must be 4-byte
   // aligned, and decoders are happiest with it); padding repeats the edge.
   unsigned w = (t.w + 3u) & ~3u;
   unsigned h = t.h;
-  scratch.resize(static_cast<size_t>(t.w) * h);
-  fb.read(t, scratch);
-  // Bottom-up rows at wire width, 0x00RRGGBB.
-  std::vector<uint32_t> px(static_cast<size_t>(w) * h);
+  s.read.resize(static_cast<size_t>(t.w) * h);
+  fb.read(t, s.read);
+  s.px.resize(static_cast<size_t>(w) * h);
   for (unsigned y = 0; y < h; ++y) {
-    const uint32_t* src = scratch.data() + static_cast<size_t>(y) * t.w;
-    uint32_t* dst = px.data() + static_cast<size_t>(h - 1 - y) * w;
+    const uint32_t* src = s.read.data() + static_cast<size_t>(y) * t.w;
+    uint32_t* dst = s.px.data() + static_cast<size_t>(h - 1 - y) * w;
     std::copy_n(src, t.w, dst);
     std::fill(dst + t.w, dst + w, src[t.w - 1]);
   }
   const unsigned bpp = fmt.bpp;
   const unsigned bytes = (bpp + 7) / 8;
-  std::vector<uint8_t> data;
+  const size_t raw_size = static_cast<size_t>(w) * h * bytes;
+  if (bpp != 32) {
+    s.wire.resize(s.px.size());
+    for (size_t i = 0; i < s.px.size(); ++i)
+      s.wire[i] = to_wire_pixel(s.px[i], bpp);
+  }
   bool compressed = false;
   if (fmt.compress) {
-    if (bpp == 32) {
-      data = encode_planar(px, w, h);
-    } else {
-      std::vector<uint32_t> wire(px.size());
-      for (size_t i = 0; i < px.size(); ++i)
-        wire[i] = to_wire_pixel(px[i], bpp);
-      data = encode_interleaved(wire, w, h, bpp);
-    }
-    compressed = data.size() < static_cast<size_t>(w) * h * bytes;
+    s.data = bpp == 32 ? encode_planar(s.px, w, h)
+                       : encode_interleaved(s.wire, w, h, bpp);
+    compressed = s.data.size() < raw_size;
   }
   if (!compressed) {
-    data.clear();
-    data.reserve(static_cast<size_t>(w) * h * bytes);
-    for (uint32_t p : px) {
-      uint32_t v = bpp == 32 ? (p | 0xFF000000u) : to_wire_pixel(p, bpp);
+    s.data.resize(raw_size);
+    uint8_t* o = s.data.data();
+    const auto& src = bpp == 32 ? s.px : s.wire;
+    for (uint32_t p : src) {
+      uint32_t v = bpp == 32 ? (p | 0xFF000000u) : p;
       for (unsigned i = 0; i < bytes; ++i)
-        data.push_back(static_cast<uint8_t>(v >> (8 * i)));
+        *o++ = static_cast<uint8_t>(v >> (8 * i));
     }
   }
+  const auto& data = s.data;
   byte_writer bd;
+  bd.buffer().reserve(data.size() + 26);
   bd.u16le(t.x);
   bd.u16le(t.y);
   bd.u16le(static_cast<uint16_t>(t.x + t.w - 1));
@@ -87,7 +95,7 @@ encode_bitmap_updates(const frame_source& fb, rect r,
   const unsigned bytes = (fmt.bpp + 7) / 8;
   unsigned tile_h = static_cast<unsigned>(
       std::min<size_t>(64, (fmt.max_payload - 64) / (tile_w * bytes)));
-  std::vector<uint32_t> scratch;
+  tile_scratch scratch;
   byte_writer cur;
   uint16_t count = 0;
   auto finish = [&] {

@@ -47,12 +47,17 @@ public:
   }
   void read(const rect& r, std::span<uint32_t> out) const override {
     std::lock_guard lock{mtx_};
-    for (unsigned y = 0; y < r.h; ++y)
-      for (unsigned x = 0; x < r.w; ++x) {
-        unsigned sx = r.x + x, sy = r.y + y;
-        out[size_t{y} * r.w + x] =
-            sx < w_ && sy < h_ ? px_[size_t{sy} * w_ + sx] : 0;
-      }
+    // Rows inside the frame are copied; anything outside (a read racing a
+    // mode change) is black.
+    unsigned inside_w = r.x < w_ ? std::min<unsigned>(r.w, w_ - r.x) : 0;
+    for (unsigned y = 0; y < r.h; ++y) {
+      uint32_t* dst = out.data() + size_t{y} * r.w;
+      unsigned sy = r.y + y;
+      unsigned n = sy < h_ ? inside_w : 0;
+      if (n)
+        std::memcpy(dst, px_.data() + size_t{sy} * w_ + r.x, n * 4u);
+      std::fill(dst + n, dst + r.w, 0u);
+    }
   }
 
   static uint32_t block_color(unsigned bx, unsigned by) {
