@@ -24,6 +24,13 @@ public:
               const frame_source& fb, input_sink& input)
       : loop_(loop), cfg_(std::move(cfg)), fb_(fb), input_(input) {}
 
+  ~server_impl() override {
+    // Streams outlive us in the loop until their close callbacks ran; they
+    // only hold weak references, but say goodbye to the clients first.
+    if (!stopped_)
+      stop();
+  }
+
   caf::error open() {
     auto key = rdp::rsa_server_key::generate(512);
     if (!key)
@@ -66,6 +73,7 @@ public:
   }
 
   void stop() override {
+    stopped_ = true;
     loop_.call([this] {
       for (auto& c : clients_) {
         c.session->disconnect(rdp_error_info::rpc_initiated_disconnect);
@@ -101,16 +109,19 @@ private:
     log("RDP client connected from " + s->peer());
     std::weak_ptr<server_impl> weak = shared_from_this();
     s->start(
-        [this, it](std::span<const uint8_t> bytes) {
+        [weak, it](std::span<const uint8_t> bytes) {
+          auto self = weak.lock();
+          if (!self)
+            return; // server gone; its destructor closed the stream
           auto err = it->session->feed(bytes);
           it->stream->write(it->session->take_output());
           if (err)
-            log("RDP client " + it->stream->peer()
-                + " dropped: " + error_text(err));
+            self->log("RDP client " + it->stream->peer()
+                      + " dropped: " + error_text(err));
           if (err || it->session->finished())
             it->stream->close();
           else
-            pump(*it);
+            self->pump(*it);
         },
         [weak, it] {
           if (auto self = weak.lock()) {
@@ -172,6 +183,7 @@ private:
   mutable std::mutex mtx_;
   std::vector<rect> pending_;
   size_t count_ = 0;
+  bool stopped_ = false;
 };
 
 } // namespace

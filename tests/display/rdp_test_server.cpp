@@ -8,7 +8,8 @@
 // --seconds N (exit after N seconds, default 120), --deny (refuse logons),
 // --full-damage-ms N (damage the whole screen every N ms: load tests),
 // --resize-after-ms N [--resize WxH] (mode change, default 800x600),
-// --no-tls (Standard RDP Security only), --bench-encode N (print codec
+// --allow-unencrypted (clients offering no RC4), --no-tls (Standard RDP
+// Security only), --bench-encode N (print codec
 // cost per frame and exit), --max-payload N (bytes per update PDU).
 #include <algorithm>
 #include <atomic>
@@ -187,6 +188,8 @@ int main(int argc, char** argv) {
       return bench(std::stoi(argv[++i]));
     else if (a == "--max-payload" && i + 1 < argc)
       cfg.max_update_payload = std::stoul(argv[++i]);
+    else if (a == "--allow-unencrypted")
+      cfg.allow_unencrypted = true;
     else if (a == "--no-tls")
       cfg.enable_tls = false;
     else if (a == "--resize-after-ms" && i + 1 < argc)
