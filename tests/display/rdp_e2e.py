@@ -40,7 +40,7 @@ def rgb(v):
 
 class Server:
     def __init__(self, extra=()):
-        self.lines = []
+        self.lines, self.times = [], []
         self.proc = subprocess.Popen([SERVER, "--seconds", "90", *extra],
                                      stdout=subprocess.PIPE, text=True)
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -57,7 +57,15 @@ class Server:
 
     def _read(self):
         for line in self.proc.stdout:
+            self.times.append(time.monotonic())
             self.lines.append(line.rstrip("\n"))
+
+    def first_time(self, pred, after):
+        """Arrival time of the first matching line received after 'after'."""
+        for t, l in zip(list(self.times), list(self.lines)):
+            if t >= after and pred(l):
+                return t
+        return None
 
     def wait_line(self, pred, timeout):
         deadline = time.time() + timeout
@@ -301,6 +309,7 @@ def run_client(name, argv_fn, tol, server_args=(), rekey=False,
         subprocess.run(["xdotool", "mousemove", str(off[0] + 300),
                         str(off[1] + 200)], env=env, timeout=10)
         time.sleep(0.3)
+        t_key = time.monotonic()
         subprocess.run(["xdotool", "key", "a"], env=env, timeout=10)
         subprocess.run(["xdotool", "click", "1"], env=env, timeout=10)
         subprocess.run(["xdotool", "key", "Right"], env=env, timeout=10)
@@ -308,6 +317,12 @@ def run_client(name, argv_fn, tol, server_args=(), rekey=False,
         problems = []
         if not server.wait_line(lambda l: l.startswith("key 0x1e down"), 5):
             problems.append(f"{name}: server never logged key 0x1e down")
+        else:
+            t = server.first_time(lambda l: l.startswith("key 0x1e down"),
+                                  t_key)
+            if t:
+                print(f"{name}: key to server log {1000 * (t - t_key):.0f} ms"
+                      " (xdotool start-up included)", flush=True)
         if not server.wait_line(lambda l: l.startswith("key 0x1e up"), 5):
             problems.append(f"{name}: server never logged key 0x1e up")
         if not server.wait_line(
