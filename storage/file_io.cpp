@@ -1,8 +1,11 @@
 // POSIX file helpers for the storage library.
 #include "storage/file_io.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -83,6 +86,18 @@ bool all_zero(std::span<const uint8_t> data) {
     if (data[i] != 0)
       return false;
   return true;
+}
+
+aligned_buffer::aligned_buffer(size_t size) : size_(size) {
+  void* p = nullptr;
+  if (::posix_memalign(&p, 4096, std::max<size_t>(size, 1)) != 0)
+    throw std::bad_alloc{};
+  std::memset(p, 0, size);
+  data_ = static_cast<uint8_t*>(p);
+}
+
+aligned_buffer::~aligned_buffer() {
+  std::free(data_);
 }
 
 unique_fd& unique_fd::operator=(unique_fd&& other) noexcept {

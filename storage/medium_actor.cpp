@@ -1,16 +1,14 @@
 // The storage actor: a thin dispatcher. Each request becomes a job on the
-// medium's I/O threads; the thread reports back with io_done and the
-// actor delivers the reply, so CAF workers never block on the disk and the
-// response promise is only touched by the actor itself.
+// medium's I/O threads, and the thread that did the I/O sends the reply
+// straight to the requester (to the request's response ID, as a response
+// promise would), so a completion costs no extra hop through this actor and
+// CAF workers never block on the disk.
 #include "storage/medium_actor.hpp"
 
-#include <mutex>
-#include <unordered_map>
-#include <utility>
-#include <vector>
+#include <atomic>
 
 #include <caf/actor_system.hpp>
-#include <caf/send.hpp>
+#include <caf/delegated.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "storage/io_pool.hpp"
@@ -19,38 +17,31 @@ namespace tb::storage {
 
 namespace {
 
-// Finished job ids, filled by I/O threads. Only the thread that finds the
-// queue unsignaled sends io_done, so a burst of completions costs one
-// message to the actor, not one each.
-struct completion_queue {
-  std::mutex mutex;
-  std::vector<uint64_t> done; ///< Guarded by mutex.
-  bool signaled = false;      ///< Guarded by mutex; io_done is in flight.
+// Counters shared by the actor (requests) and the I/O threads (completions).
+struct io_counters {
+  std::atomic<uint64_t> reads{0}, writes{0}, flushes{0}, discards{0};
+  std::atomic<uint64_t> errors{0}, in_flight{0}, max_in_flight{0};
 
-  /// Adds `id`; true when the caller must send io_done.
-  bool push(uint64_t id) {
-    std::lock_guard<std::mutex> guard{mutex};
-    done.push_back(id);
-    return !std::exchange(signaled, true);
+  void started() {
+    uint64_t now = ++in_flight;
+    uint64_t max = max_in_flight.load();
+    while (now > max && !max_in_flight.compare_exchange_weak(max, now)) {
+    }
   }
 
-  std::vector<uint64_t> take() {
-    std::lock_guard<std::mutex> guard{mutex};
-    signaled = false;
-    return std::exchange(done, {});
+  void finished(bool failed) {
+    --in_flight;
+    if (failed)
+      ++errors;
   }
 };
 
 struct medium_state {
   static inline const char* name = "medium";
-  std::shared_ptr<completion_queue> completions =
-      std::make_shared<completion_queue>();
   std::shared_ptr<medium_image> image;
   std::unique_ptr<io_pool> pool;
-  /// Jobs in flight by id: what to do when they complete.
-  std::unordered_map<uint64_t, std::function<void()>> pending;
-  uint64_t next_id = 1;
-  medium_status status;
+  std::shared_ptr<io_counters> counters = std::make_shared<io_counters>();
+  medium_status status; ///< Identity; counters come from `counters`.
 
   ~medium_state() {
     pool.reset(); // Joins the threads while the image is still alive.
@@ -59,40 +50,29 @@ struct medium_state {
 
 using medium_impl = medium_actor::stateful_pointer<medium_state>;
 
-// Result slot shared between the I/O thread and the actor; the io_done
-// message orders the thread's writes before the actor's reads.
-template <class T> struct job_result {
-  caf::error err;
-  T value{};
-};
-
-// Runs `io` on the pool and delivers its result through `promise` once the
-// thread reports back.
+// Runs `io` on the pool; the pool thread replies to the current request.
+// Takes the message ID, which tells CAF this handler answers later itself.
 template <class T, class Io>
-caf::typed_response_promise<T> dispatch(medium_impl self, Io io) {
-  auto promise = self->template make_response_promise<T>();
-  auto result = std::make_shared<job_result<T>>();
-  uint64_t id = self->state.next_id++;
-  auto& st = self->state.status;
-  st.max_in_flight = std::max(st.max_in_flight, ++st.in_flight);
-  self->state.pending.emplace(id, [self, promise, result]() mutable {
-    --self->state.status.in_flight;
-    if (result->err) {
-      ++self->state.status.errors;
-      promise.deliver(std::move(result->err));
-    } else {
-      promise.deliver(std::move(result->value));
-    }
-  });
-  auto handle = caf::actor_cast<medium_actor>(self);
+caf::delegated<T> dispatch(medium_impl self, Io io) {
+  auto sender = self->current_sender();
+  auto mid = self->take_current_message_id();
+  auto me = caf::actor_cast<caf::strong_actor_ptr>(self);
+  self->state.counters->started();
   self->state.pool->submit([image = self->state.image, io = std::move(io),
-                            result, id, handle,
-                            queue = self->state.completions]() mutable {
-    result->err = io(*image, result->value);
-    if (queue->push(id))
-      caf::anon_send(handle, io_done_atom_v, uint64_t{0});
+                            counters = self->state.counters,
+                            sender = std::move(sender), mid,
+                            me = std::move(me)]() mutable {
+    T value{};
+    caf::error err = io(*image, value);
+    counters->finished(static_cast<bool>(err));
+    if (!sender)
+      return; // Sent anonymously: nobody to tell.
+    auto reply = err ? caf::make_message(std::move(err))
+                     : caf::make_message(std::move(value));
+    sender->enqueue(std::move(me), mid.response_id(), std::move(reply),
+                    nullptr);
   });
-  return promise;
+  return {};
 }
 
 caf::error read_segments(medium_image& img, uint64_t offset,
@@ -115,6 +95,19 @@ caf::error write_segments(medium_image& img, uint64_t offset,
   return {};
 }
 
+medium_status snapshot(const medium_state& st) {
+  medium_status s = st.status;
+  const auto& c = *st.counters;
+  s.reads = c.reads;
+  s.writes = c.writes;
+  s.flushes = c.flushes;
+  s.discards = c.discards;
+  s.errors = c.errors;
+  s.in_flight = c.in_flight;
+  s.max_in_flight = c.max_in_flight;
+  return s;
+}
+
 medium_actor::behavior_type medium_fun(medium_impl self,
                                        std::shared_ptr<medium_image> image,
                                        bool writable, size_t threads) {
@@ -123,62 +116,53 @@ medium_actor::behavior_type medium_fun(medium_impl self,
   self->state.status.path = self->state.image->path();
   self->state.status.size = self->state.image->size();
   self->state.status.writable = writable;
+  auto& c = *self->state.counters;
   return {
-      [self](read_request r) {
-        ++self->state.status.reads;
+      [self, &c](read_request r) {
+        ++c.reads;
         return dispatch<read_result>(self,
                                      [r](medium_image& img, read_result& out) {
                                        out.data.resize(r.length);
                                        return img.read(r.offset, out.data);
                                      });
       },
-      [self](write_request& w) {
-        ++self->state.status.writes;
+      [self, &c](write_request& w) {
+        ++c.writes;
         return dispatch<uint64_t>(
             self, [w = std::move(w)](medium_image& img, uint64_t& n) {
               n = w.data.size();
               return img.write(w.offset, w.data);
             });
       },
-      [self](readv_request& r) {
-        ++self->state.status.reads;
+      [self, &c](readv_request& r) {
+        ++c.reads;
         return dispatch<uint64_t>(
             self, [r = std::move(r)](medium_image& img, uint64_t& n) {
               return read_segments(img, r.offset, r.segments, n);
             });
       },
-      [self](writev_request& w) {
-        ++self->state.status.writes;
+      [self, &c](writev_request& w) {
+        ++c.writes;
         return dispatch<uint64_t>(
             self, [w = std::move(w)](medium_image& img, uint64_t& n) {
               return write_segments(img, w.offset, w.segments, n);
             });
       },
-      [self](flush_atom) {
-        ++self->state.status.flushes;
+      [self, &c](flush_atom) {
+        ++c.flushes;
         return dispatch<uint64_t>(self, [](medium_image& img, uint64_t& n) {
           n = 0;
           return img.flush();
         });
       },
-      [self](discard_request d) {
-        ++self->state.status.discards;
+      [self, &c](discard_request d) {
+        ++c.discards;
         return dispatch<uint64_t>(self, [d](medium_image& img, uint64_t& n) {
           n = d.length;
           return img.discard(d.offset, d.length);
         });
       },
-      [self](status_atom) { return self->state.status; },
-      [self](io_done_atom, uint64_t) {
-        for (auto id : self->state.completions->take()) {
-          auto i = self->state.pending.find(id);
-          if (i == self->state.pending.end())
-            continue;
-          auto finish = std::move(i->second);
-          self->state.pending.erase(i);
-          finish();
-        }
-      },
+      [self](status_atom) { return snapshot(self->state); },
   };
 }
 

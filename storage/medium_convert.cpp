@@ -20,8 +20,9 @@ namespace tb::storage {
 
 namespace {
 
-constexpr uint64_t chunk_blocks = 2; // MiB per read, small enough to stay in L2.
-constexpr size_t copy_threads = 4;   // Reads and writes overlap on 2 cores.
+constexpr uint64_t chunk_blocks =
+    2;                             // MiB per read, small enough to stay in L2.
+constexpr size_t copy_threads = 4; // Reads and writes overlap on 2 cores.
 
 // The output side: where each block of data goes, and what closes the file.
 // put() may run on several threads at once.
@@ -168,7 +169,7 @@ std::vector<work_item> plan(medium_image& src, uint64_t bs,
 
 // Copies one item, writing runs of non-zero blocks with one call each.
 caf::error copy_item(medium_image& src, output_file& out, work_item item,
-                     std::vector<uint8_t>& buf) {
+                     const aligned_buffer& buf) {
   uint64_t bs = out.block_size();
   uint64_t begin = item.first * bs;
   uint64_t len = std::min(item.count * bs, src.size() - begin);
@@ -208,7 +209,7 @@ caf::error copy_all(medium_image& src, output_file& out,
   caf::error first_error; // Guarded by error_mutex.
   std::atomic<bool> failed{false};
   auto worker = [&] {
-    std::vector<uint8_t> buf(chunk_blocks * bs);
+    aligned_buffer buf(chunk_blocks * bs);
     for (size_t i; !failed && (i = next++) < items.size();) {
       if (auto err = copy_item(src, out, items[i], buf)) {
         std::lock_guard<std::mutex> guard{error_mutex};

@@ -285,9 +285,12 @@ caf::error vdi_image::allocate(uint64_t block, uint32_t in_block,
     return err;
   std::span<const uint8_t> whole = data;
   if (data.size() != header_.block_size) {
-    block_buf_.assign(header_.block_size, 0);
-    std::memcpy(block_buf_.data() + in_block, data.data(), data.size());
-    whole = block_buf_;
+    if (!block_buf_)
+      block_buf_ = std::make_unique<aligned_buffer>(header_.block_size);
+    auto buf = block_buf_->span();
+    std::fill(buf.begin(), buf.end(), uint8_t{0});
+    std::memcpy(buf.data() + in_block, data.data(), data.size());
+    whole = buf;
   }
   if (auto err = data_write(header_.data_offset(n), whole))
     return err;

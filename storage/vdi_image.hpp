@@ -82,8 +82,8 @@ private:
   std::mutex alloc_mutex_;     ///< Serializes allocation and metadata stores.
   uint64_t reserved_size_ = 0; ///< File size already made durable.
   uint64_t open_size_ = 0;     ///< File size at open; never cut below.
-  std::vector<uint8_t> block_buf_;    ///< Zero-padded new block, under mutex.
-  std::atomic<bool> modified_{false}; ///< uuidModify renewed this open.
+  std::unique_ptr<aligned_buffer> block_buf_; ///< New block, under mutex.
+  std::atomic<bool> modified_{false};         ///< uuidModify renewed this open.
 };
 
 } // namespace tb::storage

@@ -106,13 +106,13 @@ caf::error vdi_image::relocate_for_map(uint32_t new_blocks) {
   uint64_t base = std::max(n, k) - k;
   // Copy the data blocks in the way to the end of the file, then sync, so
   // their old places can be overwritten by the map.
-  std::vector<uint8_t> buf(stride);
+  aligned_buffer buf(stride);
   for (uint64_t p = 0; p < std::min(n, k); ++p) {
     uint64_t from = header_.offset_data + p * stride;
     uint64_t to = new_data + (base + p) * stride;
-    if (auto err = pread_full(fd_.get(), buf, from, path_))
+    if (auto err = pread_full(fd_.get(), buf.span(), from, path_))
       return err;
-    if (auto err = pwrite_full(fd_.get(), buf, to, path_))
+    if (auto err = pwrite_full(fd_.get(), buf.span(), to, path_))
       return err;
   }
   if (auto err = sync_data(fd_.get(), path_))

@@ -11,8 +11,10 @@
 //    the segments point into guest memory, which the caller keeps mapped
 //    until the reply arrives. They never leave the process (no type IDs).
 //  * Requests complete out of order and many may be in flight (the actor
-//    hands them to its I/O threads at once); a controller that needs order
-//    (write, then flush) waits for the first reply before sending the next.
+//    hands them to its I/O threads at once and the I/O thread replies
+//    directly); a controller that needs order (write, then flush) waits for
+//    the first reply before sending the next. A request forwarded to the
+//    medium with delegate() is answered to its original sender only.
 //  * The reply arrives as an ordinary message to the requesting actor, so a
 //    vCPU thread never waits for the disk: the controller's async side posts
 //    the request and raises the interrupt when the reply comes.
@@ -123,7 +125,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tb::storage::writev_request)
 
 CAF_ADD_ATOM(telebox_storage, tb::storage, flush_atom, "flush")
 CAF_ADD_ATOM(telebox_storage, tb::storage, status_atom, "mstatus")
-CAF_ADD_ATOM(telebox_storage, tb::storage, io_done_atom, "iodone")
 
 CAF_BEGIN_TYPE_ID_BLOCK(telebox_storage, tb::actors::storage_block_first)
   CAF_ADD_TYPE_ID(telebox_storage, (tb::storage::read_request))
@@ -150,9 +151,6 @@ using medium_actor = caf::typed_actor<
     /// Discards a range; replies with its length.
     caf::replies_to<discard_request>::with<uint64_t>,
     /// Counters and identity.
-    caf::replies_to<status_atom>::with<medium_status>,
-    /// Internal: an I/O thread finished job `id` (sent by the actor's own
-    /// threads; others must not send it).
-    caf::reacts_to<io_done_atom, uint64_t>>;
+    caf::replies_to<status_atom>::with<medium_status>>;
 
 } // namespace tb::storage
