@@ -299,7 +299,8 @@ int cmd_storageattach(cmd_env& env, const cmd_args& args) {
     bool in_this = false;
     for (auto& e : m->media())
       in_this = in_this || e.uuid == entry.uuid;
-    if (chosen->is_new || chosen->from_global || in_this || !mtype.empty())
+    // Every machine lists the media it uses, so its file stands alone.
+    if (!in_this || !mtype.empty())
       edited->add_medium(entry);
   } else if (!mtype.empty()) {
     return env.fail("--mtype needs a medium to apply to");
