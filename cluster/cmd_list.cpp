@@ -1,6 +1,7 @@
 // list vms|runningvms|ostypes|hdds|dvds|floppies|systemproperties.
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "cluster/cmd_verbs.hpp"
@@ -77,8 +78,29 @@ std::string users_text(cmd_env& env, const std::string& uuid) {
   return s;
 }
 
+// Differencing disks are nested HardDisk elements; maps child -> parent.
+void collect_parents(const settings::xml_node& disks, const std::string& parent,
+                     std::map<std::string, std::string>& out) {
+  for (auto* d : disks.children("HardDisk")) {
+    auto id = d->attr_or("uuid", "");
+    if (!parent.empty())
+      out[id] = parent;
+    collect_parents(*d, id, out);
+  }
+}
+
+std::map<std::string, std::string> disk_parents(cmd_env& env) {
+  std::map<std::string, std::string> parents;
+  for (auto* m : env.reg.machines())
+    if (auto* mr = m->machine_node().child("MediaRegistry"))
+      if (auto* hd = mr->child("HardDisks"))
+        collect_parents(*hd, "", parents);
+  return parents;
+}
+
 void list_media(cmd_env& env, std::string_view kind) {
   bool first = true;
+  auto parents = disk_parents(env);
   for (auto& med : all_media(env.reg)) {
     if (med.entry.kind != kind)
       continue;
@@ -94,13 +116,17 @@ void list_media(cmd_env& env, std::string_view kind) {
       if (auto info = storage::probe_medium(med.path))
         size = info->logical_size;
     env.print(label("UUID:") + plain_uuid(med.entry.uuid) + "\n");
+    auto parent = parents.find(med.entry.uuid);
+    bool diff = parent != parents.end();
     if (kind == "HardDisk")
-      env.print(label("Parent UUID:") + "base\n");
+      env.print(label("Parent UUID:")
+                + (diff ? plain_uuid(parent->second) : std::string{"base"})
+                + "\n");
     env.print(label("State:") + (exists ? "created" : "inaccessible") + "\n");
     if (kind == "HardDisk")
       env.print(label("Type:")
                 + lower(med.entry.type.empty() ? "normal" : med.entry.type)
-                + " (base)\n");
+                + (diff ? " (differencing)\n" : " (base)\n"));
     env.print(label("Location:") + med.path + "\n");
     env.print(label("Storage format:")
               + (med.entry.format.empty() ? "RAW" : med.entry.format) + "\n");

@@ -604,14 +604,24 @@ void show_cpu_and_firmware(report& r, const settings::machine_config& m,
 
 void show_state(cmd_env& env, report& r, const settings::machine_config& m) {
   auto st = env.reg.state(m.uuid());
+  // Without a live VM process, the settings file says saved or aborted.
+  if (st.state == "poweroff") {
+    const auto& node = m.machine_node();
+    if (auto* sf = node.attr("stateFile"); sf && !sf->empty())
+      st.state = "saved";
+    else if (node.attr_or("aborted", "false") == "true")
+      st.state = "aborted";
+  }
   int64_t since = st.since_ns;
   if (since == 0)
     since = parse_state_change(m.machine_node().attr_or("lastStateChange", ""));
   if (r.mr()) {
     r.line("VMState=\"" + st.state + "\"");
     r.line("VMStateChangeTime=\"" + iso_time(since) + "\"");
-    if (auto* sf = m.machine_node().attr("stateFile"))
-      r.line(report::quoted("VMStateFile", *sf, false));
+    if (auto* sf = m.machine_node().attr("stateFile"); sf && !sf->empty())
+      r.line(report::quoted("VMStateFile",
+                            sf->front() == '/' ? *sf : m.folder() + "/" + *sf,
+                            false));
   } else {
     r.human("State:",
             state_human(st.state) + " (since " + iso_time(since) + ")");
