@@ -77,6 +77,16 @@ bool authorized(host_ptr self) {
   return node == self->node() || self->state.authed_nodes.count(node) > 0;
 }
 
+/// Every requester counts as a client until it goes down, so the service
+/// stays while a watcher listens or a command runs.
+void note_client(host_ptr self) {
+  auto& sender = self->current_sender();
+  if (!sender)
+    return;
+  if (self->state.clients.insert(sender->address()).second)
+    self->monitor(sender);
+}
+
 host::cli_reply failure(std::string text, int code = 1) {
   return host::cli_reply{code, {}, "telebox: error: " + std::move(text) + "\n"};
 }
@@ -186,6 +196,7 @@ host::cli_reply run_locally(host_ptr self, const host::cli_request& req) {
 caf::result<host::cli_reply> exec(host_ptr self, host::cli_request& req) {
   if (!authorized(self))
     return caf::make_error(host_errc::denied, std::string{"not authenticated"});
+  note_client(self);
   if (req.argv.empty())
     return failure("no command given", 2);
   const auto& verb = req.argv[0];
@@ -224,7 +235,7 @@ void tick(host_ptr self) {
     vm_ended(self, uuid, status);
   auto& st = self->state;
   auto now = self->clock().now();
-  if (!st.clients.empty() || !st.vms.empty())
+  if (!st.clients.empty() || !st.vms.empty() || !st.listeners.empty())
     st.idle_since = now;
   else if (now - st.idle_since >= st.cfg.idle_exit)
     self->quit();
@@ -246,10 +257,7 @@ caf::result<host::api_actor> hello(host_ptr self, const std::string& secret) {
     return rp;
   }
   self->state.authed_nodes.insert(node);
-  if (sender) {
-    self->state.clients.insert(sender->address());
-    self->monitor(sender);
-  }
+  note_client(self);
   return caf::actor_cast<host::api_actor>(self);
 }
 
@@ -286,6 +294,7 @@ caf::behavior host_impl(host_ptr self, host_service_config cfg, registry* reg) {
         if (!authorized(self))
           return caf::make_error(host_errc::denied,
                                  std::string{"not authenticated"});
+        note_client(self);
         self->monitor(l);
         self->state.listeners.push_back(std::move(l));
         return true;

@@ -87,34 +87,57 @@ int watch(caf::actor_system& sys, tb::host::api_actor api, long count) {
   if (!ok)
     return 1;
   std::signal(SIGINT, [](int) { interrupted = true; });
-  for (long seen = 0; !interrupted && (count <= 0 || seen < count);) {
-    self->receive_for(seen, seen + 1)(
+  self->monitor(api);
+  long seen = 0;
+  while (!interrupted && (count <= 0 || seen < count)) {
+    self->receive(
         [&](const tb::host::host_event& ev) {
           std::printf("%s {%s} \"%s\" %s\n", ev.kind.c_str(), ev.uuid.c_str(),
                       ev.name.c_str(), ev.detail.c_str());
           std::fflush(stdout);
+          ++seen;
         },
-        caf::after(std::chrono::milliseconds(200)) >> [&] { --seen; });
+        [&](const caf::down_msg&) {
+          std::fprintf(stderr, "telebox: error: the host service went away\n");
+          interrupted = true;
+        },
+        caf::after(std::chrono::milliseconds(200)) >> [] {});
   }
   caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
   return 0;
 }
 
+/// Asks the host service on the client's behalf and answers `caller` with
+/// the reply, or with an error if the service goes away first (a pending
+/// request alone would wait forever for a dead peer).
+caf::behavior relay_impl(caf::event_based_actor* self, tb::host::api_actor api,
+                         tb::host::cli_request req, caf::actor caller) {
+  auto answer = [self, caller](tb::host::cli_reply r) {
+    self->send(caller, std::move(r));
+    self->quit();
+  };
+  self->monitor(api);
+  self->set_down_handler([answer](caf::down_msg&) {
+    answer({1, {}, "telebox: error: the host service went away\n"});
+  });
+  self->request(api, caf::infinite, tb::host::exec_atom_v, std::move(req))
+      .then([answer](tb::host::cli_reply& r) { answer(std::move(r)); },
+            [answer](caf::error& e) {
+              answer({1, {}, "telebox: error: " + tb::error_text(e) + "\n"});
+            });
+  return {};
+}
+
 int execute(caf::actor_system& sys, tb::host::api_actor api,
             tb::host::cli_request req) {
   caf::scoped_actor self{sys};
+  sys.spawn(relay_impl, api, std::move(req), caf::actor_cast<caf::actor>(self));
   int code = 1;
-  self->request(api, caf::infinite, tb::host::exec_atom_v, std::move(req))
-      .receive(
-          [&](tb::host::cli_reply& r) {
-            std::fwrite(r.out.data(), 1, r.out.size(), stdout);
-            std::fwrite(r.err.data(), 1, r.err.size(), stderr);
-            code = r.exit_code;
-          },
-          [&](caf::error& e) {
-            std::fprintf(stderr, "telebox: error: %s\n",
-                         tb::error_text(e).c_str());
-          });
+  self->receive([&](tb::host::cli_reply& r) {
+    std::fwrite(r.out.data(), 1, r.out.size(), stdout);
+    std::fwrite(r.err.data(), 1, r.err.size(), stderr);
+    code = r.exit_code;
+  });
   return code;
 }
 
