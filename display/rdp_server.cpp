@@ -1,5 +1,6 @@
 #include "display/rdp_server.hpp"
 
+#include <algorithm>
 #include <list>
 #include <mutex>
 
@@ -15,6 +16,10 @@ struct client {
   net::tcp_stream_ptr stream;
   std::unique_ptr<rdp_session> session;
   bool was_active = false;
+  bool repump_queued = false;
+  /// Expires when the client is erased: guards work posted for it.
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  std::list<client>::iterator self;
 };
 
 class server_impl final : public rdp_server,
@@ -102,6 +107,7 @@ private:
     clients_.push_back(
         client{s, std::make_unique<rdp_session>(sc, fb_, input_)});
     auto it = std::prev(clients_.end());
+    it->self = it;
     {
       std::lock_guard lock{mtx_};
       count_ = clients_.size();
@@ -155,8 +161,27 @@ private:
     size_t queued = c.stream->queued_bytes();
     if (queued >= cfg_.max_queued_bytes)
       return; // this client is behind; its damage keeps merging
-    c.session->encode_pending(cfg_.max_queued_bytes - queued);
+    // A bounded slice per pump keeps the loop free for input and other
+    // clients; the next flush tick continues where this one stopped.
+    c.session->encode_pending(
+        std::min(cfg_.max_queued_bytes - queued, cfg_.encode_slice_bytes));
     c.stream->write(c.session->take_output());
+    // More to send and room for it: continue after the loop has looked at
+    // sockets again, instead of waiting for the next flush tick.
+    if (c.session->has_damage() && !c.repump_queued
+        && c.stream->queued_bytes() < cfg_.max_queued_bytes) {
+      c.repump_queued = true;
+      std::weak_ptr<server_impl> weak = shared_from_this();
+      std::weak_ptr<bool> alive = c.alive;
+      auto it = c.self;
+      loop_.post([weak, alive, it] {
+        auto self = weak.lock();
+        if (!self || alive.expired())
+          return; // server or client gone meanwhile
+        it->repump_queued = false;
+        self->pump(*it);
+      });
+    }
   }
 
   void flush() {

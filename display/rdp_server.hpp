@@ -37,6 +37,8 @@ struct rdp_server_config {
   std::chrono::milliseconds flush_period{15};
   /// Largest bitmap update payload per PDU (see rdp_session_config).
   size_t max_update_payload = 0x3E00;
+  /// At most this many update bytes are encoded per client per pump.
+  size_t encode_slice_bytes = 64 * 1024;
   /// A client with more unsent bytes than this gets no new updates.
   size_t max_queued_bytes = 256 * 1024;
 };
