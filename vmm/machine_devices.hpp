@@ -89,7 +89,7 @@ struct machine_devices {
   uint64_t display_mmio_at = layout::display_mmio_base;
   std::optional<framebuffer_info> fb;
   /// Device mutexes shared with the bus, for input from other threads.
-  std::shared_ptr<std::mutex> kbd_lock, pm_lock;
+  std::shared_ptr<std::mutex> kbd_lock, pm_lock, display_lock;
 };
 
 } // namespace tb::vmm

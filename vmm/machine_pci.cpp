@@ -39,7 +39,11 @@ void set_boot_mode(devices::bochs_display& d, const display_spec& s) {
 
 caf::error machine::build_pci() {
   auto& d = *devices_;
-  d.pci = std::make_unique<devices::pci_host>();
+  auto events = hooks_.on_event;
+  d.pci = std::make_unique<devices::pci_host>([events] {
+    if (events)
+      events(UINT32_MAX, "reset", "reset control register 0xcf9");
+  });
   if (auto err = bus_.add_pio(layout::pci_port, 8, *d.pci, "pci_host"))
     return err;
   if (!spec_.display.enabled)
@@ -70,6 +74,7 @@ caf::error machine::build_pci() {
   if (!d.pci->attach(layout::display_slot, 0, *d.display))
     return make_vmm_error(vmm_errc::bad_config, "PCI slot 1 is taken");
   auto lock = std::make_shared<std::mutex>();
+  d.display_lock = lock;
   caf::error err;
   if ((err =
            bus_.add_pio(layout::dispi_port, 2, *d.display, "bochs-dispi", lock))
@@ -99,7 +104,7 @@ void machine::move_display_bar(unsigned index, const devices::pci_bar& bar) {
     bus_.remove_mmio(d.display_mmio_at, *d.display);
     d.display_mmio_at = bar.address;
     (void)bus_.add_mmio(bar.address, layout::display_mmio_size, *d.display,
-                        "bochs-mmio");
+                        "bochs-mmio", d.display_lock);
   }
 }
 
