@@ -215,7 +215,11 @@ caf::error validate_block_map(const vdi_header& header,
 }
 
 void encode_vdi_header(const vdi_header& h, std::span<uint8_t> d) {
-  std::fill_n(d.begin(), vdi_pre_header_size + h.header_size, uint8_t{0});
+  // Only the fields up to the v1plus LCHS exist; a larger cbHeader is
+  // padding that is left as it is.
+  size_t len =
+      vdi_pre_header_size + std::min(h.header_size, vdi_header_v1plus_size);
+  std::fill_n(d.begin(), std::min(len, d.size()), uint8_t{0});
   std::memcpy(d.data(), h.text.data(), std::min<size_t>(h.text.size(), 63));
   put32(d, off_signature, vdi_signature);
   put32(d, off_version, h.version);

@@ -92,8 +92,8 @@ caf::error validate_block_map(const vdi_header& header,
                               const std::string& name,
                               uint32_t* unreferenced = nullptr);
 
-/// Encodes the pre-header and header into `out` (at least 72 +
-/// header.header_size bytes); bytes past the header are left alone.
+/// Encodes the pre-header and header into `out`, which must hold 72 +
+/// min(header.header_size, 400) bytes; bytes past that are left alone.
 void encode_vdi_header(const vdi_header& header, std::span<uint8_t> out);
 
 /// A header for a new image in VirtualBox's layout: 1 MiB blocks, map at
