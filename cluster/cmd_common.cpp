@@ -154,12 +154,30 @@ std::string state_human(const std::string& s) {
   return s;
 }
 
+std::string machine_state(registry& reg, const settings::machine_config& m) {
+  auto st = reg.state(m.uuid()).state;
+  if (st != "poweroff")
+    return st;
+  const auto& node = m.machine_node();
+  if (auto* sf = node.attr("stateFile"); sf && !sf->empty())
+    return "saved";
+  if (node.attr_or("aborted", "false") == "true")
+    return "aborted";
+  return st;
+}
+
+bool hardware_locked(registry& reg, const settings::machine_config& m) {
+  return reg.is_running(m.uuid()) || machine_state(reg, m) == "saved";
+}
+
 int refuse_running(cmd_env& env, const settings::machine_config& m,
                    std::string_view what) {
-  auto st = env.reg.state(m.uuid()).state;
+  auto st = machine_state(env.reg, m);
+  auto why = st == "saved" ? "; its saved state would no longer match"
+                           : "; power it off first";
   return env.fail(std::string{what} + " cannot be changed while the machine '"
-                  + m.name() + "' is " + state_human(st) + " (state " + st
-                  + "); power it off first");
+                  + m.name() + "' is " + state_human(st) + " (state " + st + ")"
+                  + why);
 }
 
 } // namespace tb::cluster

@@ -74,6 +74,14 @@ std::string medium_path(registry& reg, const settings::medium_entry& e,
 /// "powered off", "running", ... for human output.
 std::string state_human(const std::string& state);
 
+/// The machine's VMState: the live state a VM process reported, else
+/// "saved" (a state file exists), "aborted" or "poweroff" from its settings.
+std::string machine_state(registry& reg, const settings::machine_config& m);
+
+/// Whether hardware settings are frozen: a VM process runs, or a saved
+/// state would no longer match them.
+bool hardware_locked(registry& reg, const settings::machine_config& m);
+
 /// Exit code when a modification needs the VM powered off.
 int refuse_running(cmd_env& env, const settings::machine_config& m,
                    std::string_view what);

@@ -651,7 +651,7 @@ int cmd_modifyvm(cmd_env& env, const cmd_args& args) {
   auto* m = find_vm(env, args[0]);
   if (!m)
     return 1;
-  if (env.reg.is_running(m->uuid()))
+  if (hardware_locked(env.reg, *m))
     for (auto& o : p.options)
       if (!allowed_while_running(o))
         return refuse_running(env, *m, o.spelled);

@@ -604,14 +604,7 @@ void show_cpu_and_firmware(report& r, const settings::machine_config& m,
 
 void show_state(cmd_env& env, report& r, const settings::machine_config& m) {
   auto st = env.reg.state(m.uuid());
-  // Without a live VM process, the settings file says saved or aborted.
-  if (st.state == "poweroff") {
-    const auto& node = m.machine_node();
-    if (auto* sf = node.attr("stateFile"); sf && !sf->empty())
-      st.state = "saved";
-    else if (node.attr_or("aborted", "false") == "true")
-      st.state = "aborted";
-  }
+  st.state = machine_state(env.reg, m);
   int64_t since = st.since_ns;
   if (since == 0)
     since = parse_state_change(m.machine_node().attr_or("lastStateChange", ""));

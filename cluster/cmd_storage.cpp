@@ -145,7 +145,7 @@ int cmd_storagectl(cmd_env& env, const cmd_args& args) {
   auto* m = find_vm(env, p.positional[0]);
   if (!m)
     return 1;
-  if (env.reg.is_running(m->uuid()))
+  if (hardware_locked(env.reg, *m))
     return refuse_running(env, *m, "Storage controllers");
   auto edited = clone_machine(*m);
   if (!edited)

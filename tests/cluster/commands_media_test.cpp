@@ -111,7 +111,29 @@ TEST_F(media_cmds, registers_virtualbox_written_files) {
     EXPECT_NE(human.out.find("Name:                        " + name),
               std::string::npos);
   }
-  EXPECT_EQ(info("Ubuntu")["memory"], "3042");
+  auto ubuntu = info("Ubuntu");
+  EXPECT_EQ(ubuntu["memory"], "3042");
+  EXPECT_EQ(ubuntu["VMState"], "saved"); // it has a stateFile
+  EXPECT_EQ(ubuntu["VMStateChangeTime"], "2022-06-27T17:13:02.000000000Z");
+  auto before = slurp(root
+                      + "/samples/machine-1.16-linux-vbox6.1-ubuntu-"
+                        "snapshot.vbox/machine-1.16-linux-vbox6.1-"
+                        "ubuntu-snapshot.vbox");
+  auto r = run({"modifyvm", "Ubuntu", "--memory", "1024"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("saved"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(root
+                  + "/samples/machine-1.16-linux-vbox6.1-ubuntu-"
+                    "snapshot.vbox/machine-1.16-linux-vbox6.1-ubuntu-"
+                    "snapshot.vbox"),
+            before);
+  ok({"modifyvm", "Ubuntu", "--vrde", "on", "--vrdeport", "5100"});
+  auto hdds = ok({"list", "hdds"}).out;
+  EXPECT_NE(hdds.find("Parent UUID:    6b60802b-0427-4b15-a2b1-bb86665e9b8c\n"),
+            std::string::npos)
+      << hdds;
+  EXPECT_NE(hdds.find("Type:           normal (differencing)\n"),
+            std::string::npos);
 }
 
 TEST(cli_args, spellings) {
