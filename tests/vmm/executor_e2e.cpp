@@ -129,3 +129,37 @@ TEST_F(executor_e2e, boots_probe_guest_to_marker_and_stops) {
   EXPECT_EQ(rep.state, "stopped");
   EXPECT_GT(rep.exits[static_cast<size_t>(exit_kind::pio)], 19u);
 }
+
+TEST_F(executor_e2e, capture_and_restore_only_while_paused) {
+  build(r_, "telebox.ticker=10");
+  auto exec = spawn_vcpu_executor(*sys_, r_.core);
+  ASSERT_TRUE(wait_for(r_.uart, "TK 1 "));
+  {
+    // Capture while running is refused with a reason.
+    caf::scoped_actor self{*sys_};
+    auto h = self->request(exec, 10s, capture_atom_v);
+    r_.core->vcpu->kick();
+    std::string why;
+    std::move(h).receive([](vcpu_state&) {},
+                         [&](caf::error& e) { why = tb::error_text(e); });
+    EXPECT_EQ(why, "vCPU 0: cannot capture state, it is not paused");
+  }
+  EXPECT_EQ(ask<vcpu_report>(exec, pause_atom_v).state, "paused");
+  auto st = ask<vcpu_state>(exec, capture_atom_v);
+  EXPECT_EQ(st.engine, "kvm-x86-1");
+  EXPECT_FALSE(st.regs.empty());
+  EXPECT_FALSE(st.lapic.empty());
+  EXPECT_FALSE(st.msrs.empty());
+  auto rep = ask<vcpu_report>(exec, restore_atom_v, st);
+  EXPECT_EQ(rep.state, "paused");
+  // Capturing again right after the restore gives the same registers.
+  auto again = ask<vcpu_state>(exec, capture_atom_v);
+  EXPECT_EQ(again.regs, st.regs);
+  EXPECT_EQ(again.sregs, st.sregs);
+  auto text = r_.uart.text();
+  EXPECT_EQ(ask<vcpu_report>(exec, resume_atom_v).state, "running");
+  auto ticks = text.size();
+  EXPECT_TRUE(wait_for(r_.uart, "TK 5 "));
+  EXPECT_GT(r_.uart.text().size(), ticks);
+  EXPECT_EQ(ask<vcpu_report>(exec, stop_atom_v).state, "stopped");
+}
