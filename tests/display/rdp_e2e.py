@@ -408,7 +408,9 @@ def stall_check(name):
     frames = sorted(c for _, c in counts)
     if frames[0] == 0:
         return [f"{name}: the stalled client never became active: {counts}"]
-    if frames[1] < frames[0] + 40:
+    # Its share is bounded by socket buffers; the live client's is not
+    # (a loose bound: sanitizer builds encode several times slower).
+    if frames[1] < 1.5 * frames[0] or frames[1] < frames[0] + 10:
         return [f"{name}: live client not ahead of the stalled one: {counts}"]
     return []
 
