@@ -20,7 +20,6 @@ constexpr const char* usage =
     "systemproperties";
 
 void list_vms(cmd_env& env, bool running_only, bool long_form, bool sorted) {
-  bool first = true;
   auto machines = env.reg.machines();
   if (sorted)
     std::stable_sort(machines.begin(), machines.end(),
@@ -29,13 +28,10 @@ void list_vms(cmd_env& env, bool running_only, bool long_form, bool sorted) {
     if (running_only && !env.reg.is_running(m->uuid()))
       continue;
     if (long_form) {
-      if (!first)
-        env.print("\n");
-      print_vm_info(env, *m, false);
+      print_vm_info(env, *m, false); // ends with a blank line
     } else {
       env.print("\"" + m->name() + "\" {" + plain_uuid(m->uuid()) + "}\n");
     }
-    first = false;
   }
   if (running_only)
     return;

@@ -689,6 +689,51 @@ void show_telebox(report& r, const settings::machine_config& m) {
       r.str(mkey, label, *v);
 }
 
+// Machine/Snapshot and its nested Snapshots/Snapshot children.
+void show_snapshot(report& r, const settings::xml_node& snap,
+                   const std::string& current, const std::string& prefix) {
+  auto name = snap.attr_or("name", "");
+  auto id = plain_uuid(snap.attr_or("uuid", ""));
+  std::string desc;
+  if (auto* d = snap.child("Description"))
+    desc = d->text();
+  bool is_current = !current.empty() && plain_uuid(current) == id;
+  if (r.mr()) {
+    r.line(report::quoted("SnapshotName" + prefix, name, false));
+    r.line(report::quoted("SnapshotUUID" + prefix, id, false));
+    if (!desc.empty())
+      r.line(report::quoted("SnapshotDescription" + prefix, desc, false));
+    if (is_current) {
+      r.line(report::quoted("CurrentSnapshotName", name, false));
+      r.line(report::quoted("CurrentSnapshotUUID", id, false));
+      r.line("CurrentSnapshotNode=\"SnapshotName" + prefix + "\"");
+    }
+  } else {
+    r.line("   " + prefix + "Name: " + name + " (UUID: " + id + ")"
+           + (is_current ? " *" : ""));
+    if (!desc.empty() && desc.find('\n') == std::string::npos)
+      r.line("   " + prefix + "Description: " + desc);
+    else if (!desc.empty())
+      r.line("   " + prefix + "Description:\n" + desc);
+  }
+  if (auto* kids = snap.child("Snapshots")) {
+    int i = 0;
+    for (auto* k : kids->children("Snapshot"))
+      show_snapshot(r, *k, current,
+                    r.mr() ? prefix + "-" + std::to_string(++i)
+                           : prefix + "   ");
+  }
+}
+
+void show_snapshots(report& r, const settings::machine_config& m) {
+  auto* root = m.machine_node().child("Snapshot");
+  if (!root)
+    return;
+  if (!r.mr())
+    r.line("* Snapshots:");
+  show_snapshot(r, *root, m.machine_node().attr_or("currentSnapshot", ""), "");
+}
+
 } // namespace
 
 void print_vm_info(cmd_env& env, settings::machine_config& m,
@@ -713,10 +758,14 @@ void print_vm_info(cmd_env& env, settings::machine_config& m,
       r.line("Description:\n" + desc);
   }
   show_telebox(r, m);
-  if (r.mr())
+  show_snapshots(r, m);
+  if (r.mr()) {
     r.line("GuestMemoryBalloon=0");
-  else
+  } else {
+    r.line("* Guest:");
     r.human("Configured memory balloon:", "0MB");
+    r.line("");
+  }
 }
 
 int cmd_showvminfo(cmd_env& env, const cmd_args& args) {

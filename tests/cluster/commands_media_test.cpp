@@ -114,6 +114,9 @@ TEST_F(media_cmds, registers_virtualbox_written_files) {
   auto ubuntu = info("Ubuntu");
   EXPECT_EQ(ubuntu["memory"], "3042");
   EXPECT_EQ(ubuntu["VMState"], "saved"); // it has a stateFile
+  EXPECT_EQ(ubuntu["SnapshotName"], "Captura 1");
+  EXPECT_EQ(ubuntu["CurrentSnapshotUUID"],
+            "85127d1f-9ff7-45ee-9bff-ab9e629583d0");
   EXPECT_EQ(ubuntu["VMStateChangeTime"], "2022-06-27T17:13:02.000000000Z");
   auto before = slurp(root
                       + "/samples/machine-1.16-linux-vbox6.1-ubuntu-"
