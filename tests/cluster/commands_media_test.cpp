@@ -91,8 +91,9 @@ TEST_F(media_cmds, registers_virtualbox_written_files) {
         sample{"machine-1.19-windows-vbox7.0-win10-unattended.vbox", nullptr},
         sample{"machine-1.14-linux-vbox4.3-winxp.vbox", nullptr}}) {
     auto src = samples + s.file;
-    if (!std::filesystem::exists(src))
+    if (!std::filesystem::exists(src)) {
       GTEST_SKIP() << "no sample " << src;
+    }
     auto dir = root + "/samples/" + s.file;
     std::filesystem::create_directories(dir);
     auto dst = dir + "/" + s.file;
@@ -101,8 +102,9 @@ TEST_F(media_cmds, registers_virtualbox_written_files) {
     (void)r;
     ASSERT_FALSE(reg->machines().empty());
     auto name = reg->machines().back()->name();
-    if (s.name)
+    if (s.name) {
       EXPECT_EQ(name, s.name);
+    }
     auto m = info(name);
     EXPECT_EQ(m["CfgFile"], dst);
     EXPECT_FALSE(m["memory"].empty());
