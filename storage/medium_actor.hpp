@@ -14,9 +14,8 @@
 namespace tb::storage {
 
 /// Default I/O threads per medium. With host cache off (O_DIRECT) each
-/// thread holds one request in the kernel, so the thread count is the
-/// device queue depth: bench/storage.sh measured 4 KiB random reads at
-/// depth 32 scaling 1 -> 4 -> 16 -> 32 threads (5.7k/16k/28k/40k IOPS).
+/// thread holds one request in the kernel, so the thread count caps the
+/// device queue depth; 32 keeps depth 32 uncapped (figures in README.md).
 constexpr size_t default_io_threads = 32;
 
 /// Opens the medium at `path` (locking it when writable) and spawns its
