@@ -155,15 +155,15 @@ std::string state_human(const std::string& s) {
 }
 
 std::string machine_state(registry& reg, const settings::machine_config& m) {
-  auto st = reg.state(m.uuid()).state;
-  if (st != "poweroff")
-    return st;
+  const runtime_state rs = reg.state(m.uuid());
+  if (rs.state != "poweroff")
+    return rs.state;
   const auto& node = m.machine_node();
   if (auto* sf = node.attr("stateFile"); sf && !sf->empty())
     return "saved";
   if (node.attr_or("aborted", "false") == "true")
     return "aborted";
-  return st;
+  return "poweroff";
 }
 
 bool hardware_locked(registry& reg, const settings::machine_config& m) {
