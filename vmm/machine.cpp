@@ -25,7 +25,8 @@ machine::build(engine& eng, const machine_spec& spec, machine_hooks hooks) {
   caf::error err;
   if ((err = m->vm_->create_platform()) || (err = m->build_memory())
       || (err = m->build_platform()) || (err = m->build_pci())
-      || (err = m->load_kernel()) || (err = m->build_vcpus(eng)))
+      || (err = m->build_storage()) || (err = m->load_kernel())
+      || (err = m->build_vcpus(eng)))
     return err;
   return m;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <caf/expected.hpp>
+#include <caf/fwd.hpp>
 
 #include "vmm/boot.hpp"
 #include "vmm/cpuid.hpp"
@@ -29,11 +30,11 @@ struct display_spec {
   uint32_t width = 1024, height = 768; ///< Mode handed to the kernel.
 };
 
-/// A disk on virtio-blk (one PCI function each).
+/// A disk on virtio-blk (one PCI function each, slots 2 and up).
 struct disk_spec {
   std::string path;
-  std::string format; ///< VDI, RAW, ...
   bool read_only = false;
+  bool host_cache = true; ///< Else O_DIRECT (VirtualBox's host I/O cache).
 };
 
 /// What to build, independent of the settings file format.
@@ -60,6 +61,8 @@ struct machine_hooks {
   vcpu_event_fn on_event;
   /// One line for the VM log.
   std::function<void(const std::string&)> log;
+  /// Where disk (storage) actors live; needed when the spec has disks.
+  caf::actor_system* sys = nullptr;
 };
 
 struct machine_devices;
@@ -95,9 +98,11 @@ private:
   caf::error build_memory();
   caf::error build_platform();
   caf::error build_pci();
+  caf::error build_storage();
   caf::error load_kernel();
   caf::error build_vcpus(engine& eng);
   void move_display_bar(unsigned index, const devices::pci_bar& bar);
+  void move_disk_bar(size_t disk, unsigned index, const devices::pci_bar& bar);
 
   machine_spec spec_;
   machine_hooks hooks_;

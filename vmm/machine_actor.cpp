@@ -29,6 +29,7 @@ machine_hooks make_machine_hooks(std::shared_ptr<event_relay> relay,
   machine_hooks h;
   h.serial_out = opts.serial_out;
   h.log = opts.log;
+  h.sys = opts.sys;
   h.on_event = [relay](uint32_t index, const std::string& kind,
                        const std::string& detail) {
     machine_actor target;
@@ -242,6 +243,7 @@ machine_impl(self_ptr self, std::shared_ptr<engine> eng, machine_spec spec,
   st.eng = std::move(eng);
   st.spec = std::move(spec);
   st.opts = std::move(opts);
+  st.opts.sys = &self->system();
   st.relay = std::move(relay);
   st.listeners = st.opts.listeners;
   st.m = std::move(box->m);
@@ -356,6 +358,7 @@ caf::expected<machine_actor> start_machine(caf::actor_system& sys,
                                            const machine_spec& spec,
                                            machine_options opts) {
   auto relay = make_event_relay();
+  opts.sys = &sys;
   auto m = machine::build(*eng, spec, make_machine_hooks(relay, opts));
   if (!m)
     return m.error();

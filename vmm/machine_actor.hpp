@@ -22,6 +22,8 @@ struct machine_options {
   std::function<void(const std::string&)> log;
   /// COM1 output; survives resets (the machine is rebuilt, this is not).
   std::function<void(std::span<const uint8_t>)> serial_out;
+  /// Where disk actors live (set by start_machine/spawn_machine).
+  caf::actor_system* sys = nullptr;
   /// Listeners from the start, so no early state change is missed.
   std::vector<state_listener_actor> listeners;
 };

@@ -20,7 +20,9 @@
 #include "devices/i8042.hpp"
 #include "devices/pci_host.hpp"
 #include "devices/uart_16550.hpp"
+#include "devices/virtio_blk.hpp"
 #include "vmm/boot.hpp"
+#include "vmm/disk_backend.hpp"
 #include "vmm/engine.hpp"
 #include "vmm/guest_memory.hpp"
 
@@ -88,6 +90,16 @@ struct machine_devices {
   memory_region* vram = nullptr;
   uint64_t display_mmio_at = layout::display_mmio_base;
   std::optional<framebuffer_info> fb;
+  /// One virtio-blk per disk; the backend outlives its device's requests.
+  struct disk {
+    std::unique_ptr<engine_irq_line> irq;
+    std::unique_ptr<medium_block_backend> backend;
+    std::unique_ptr<devices::virtio_blk> device;
+    uint64_t bar = 0;
+    std::shared_ptr<std::mutex> lock;
+  };
+  std::unique_ptr<dma_view> dma;
+  std::vector<disk> disks;
   /// Device mutexes shared with the bus, for input from other threads.
   std::shared_ptr<std::mutex> kbd_lock, pm_lock, display_lock;
 };

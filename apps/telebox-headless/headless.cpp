@@ -121,6 +121,7 @@ private:
   std::optional<settings::global_config> global_;
   std::optional<settings::machine_config> cfg_;
   vmm::machine_spec spec_;
+  std::vector<std::string> warnings_;
   std::unique_ptr<vmm::vm_log> log_;
   serial_sink serial_;
   int sigfd_ = -1;
@@ -145,7 +146,7 @@ int session::prepare() {
   if (!cfg)
     return fail(error_text(cfg.error()));
   cfg_ = std::move(*cfg);
-  auto spec = spec_from_settings(*cfg_, *global_);
+  auto spec = spec_from_settings(*cfg_, *global_, &warnings_);
   if (!spec)
     return fail(error_text(spec.error()));
   spec_ = std::move(*spec);
@@ -189,20 +190,30 @@ int session::start() {
   mo.log = [this](const std::string& line) { log(line); };
   mo.serial_out = [s = serial_](std::span<const uint8_t> b) { s.write(b); };
   auto relay = vmm::make_event_relay();
+  auto make_system = [this] {
+    sys_cfg_.emplace();
+    if (opts_.host_service) {
+      actors::configure(*sys_cfg_);
+    } else {
+      // No middleman: nothing in a lone VM process talks over the network.
+      actors::register_message_types(*sys_cfg_);
+      sys_cfg_->set("scheduler.policy", caf::atom("sharing"));
+      sys_cfg_->set("scheduler.max-threads", 2);
+    }
+    sys_.emplace(*sys_cfg_);
+  };
+  // Disks need their storage actors at build time; without disks the build
+  // overlaps with the actor system's start.
+  if (!spec_.disks.empty()) {
+    make_system();
+    mo.sys = &*sys_;
+  }
   auto built = std::async(std::launch::async, [this, relay, mo] {
     return vmm::machine::build(*eng_, spec_,
                                vmm::make_machine_hooks(relay, mo));
   });
-  sys_cfg_.emplace();
-  if (opts_.host_service) {
-    actors::configure(*sys_cfg_);
-  } else {
-    // No middleman: nothing in a lone VM process talks over the network.
-    actors::register_message_types(*sys_cfg_);
-    sys_cfg_->set("scheduler.policy", caf::atom("sharing"));
-    sys_cfg_->set("scheduler.max-threads", 2);
-  }
-  sys_.emplace(*sys_cfg_);
+  if (!sys_)
+    make_system();
   res_->wake = eventfd(0, EFD_CLOEXEC);
   std::function<void(const vmm::state_change&)> report;
   if (opts_.host_service) {
@@ -301,6 +312,10 @@ int session::run() {
   std::fflush(stdout);
   if (int rc = prepare())
     return rc;
+  for (auto& w : warnings_) {
+    std::fprintf(stderr, "Warning: %s\n", w.c_str());
+    log("Warning: " + w);
+  }
   if (opts_.vrde == "on"
       || (opts_.vrde != "off" && cfg_->hardware().vrde.enabled))
     std::printf("VRDE server is inactive.\n");

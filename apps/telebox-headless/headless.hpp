@@ -34,10 +34,12 @@ std::string usage();
 caf::expected<settings::machine_config>
 find_machine(const settings::global_config& global, const std::string& vm);
 
-/// Translates the machine's settings into what the VMM builds.
+/// Translates the machine's settings into what the VMM builds. Attachments
+/// telebox cannot run yet (DVDs, floppies) are left out with a warning.
 caf::expected<vmm::machine_spec>
 spec_from_settings(const settings::machine_config& cfg,
-                   const settings::global_config& global);
+                   const settings::global_config& global,
+                   std::vector<std::string>* warnings = nullptr);
 
 /// Runs the VM until it powers off (or a signal asks it to). Returns the
 /// process exit code: 0 after a poweroff, 1 on errors or an aborted VM.

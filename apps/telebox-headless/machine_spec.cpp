@@ -44,6 +44,41 @@ caf::expected<vmm::boot_source> boot_from(const settings::machine_config& cfg) {
   return b;
 }
 
+caf::expected<std::vector<vmm::disk_spec>>
+disks_from(const settings::machine_config& cfg,
+           const settings::global_config& global,
+           std::vector<std::string>* warnings) {
+  auto media = cfg.media();
+  auto more = global.media();
+  media.insert(media.end(), more.begin(), more.end());
+  std::vector<vmm::disk_spec> out;
+  for (auto& ctl : cfg.hardware().storage)
+    for (auto& dev : ctl.devices) {
+      if (dev.image_uuid.empty())
+        continue;
+      if (dev.type != "HardDisk") {
+        if (warnings)
+          warnings->push_back(dev.type + " on " + ctl.name + " port "
+                              + std::to_string(dev.port)
+                              + " is not attached: telebox runs hard disks "
+                                "only (virtio-blk) so far");
+        continue;
+      }
+      auto it = std::find_if(media.begin(), media.end(), [&](auto& m) {
+        return unbraced(m.uuid) == unbraced(dev.image_uuid);
+      });
+      if (it == media.end())
+        return bad("VM '" + cfg.name() + "': medium " + dev.image_uuid + " on "
+                   + ctl.name + " is not in the media registry");
+      vmm::disk_spec d;
+      d.path = settings::absolute_path(it->location, cfg.folder());
+      d.read_only = it->type == "Readonly";
+      d.host_cache = ctl.use_host_io_cache;
+      out.push_back(std::move(d));
+    }
+  return out;
+}
+
 } // namespace
 
 caf::expected<settings::machine_config>
@@ -71,7 +106,8 @@ find_machine(const settings::global_config& global, const std::string& vm) {
 
 caf::expected<vmm::machine_spec>
 spec_from_settings(const settings::machine_config& cfg,
-                   const settings::global_config&) {
+                   const settings::global_config& global,
+                   std::vector<std::string>* warnings) {
   auto hw = cfg.hardware();
   vmm::machine_spec s;
   s.uuid = unbraced(cfg.uuid());
@@ -102,6 +138,10 @@ spec_from_settings(const settings::machine_config& cfg,
                + "', expected reset or poweroff");
   s.reset_on_triple_fault = tf == "reset";
   s.display.vram_mb = std::max<uint32_t>(hw.vram_mb, 4);
+  auto disks = disks_from(cfg, global, warnings);
+  if (!disks)
+    return disks.error();
+  s.disks = std::move(*disks);
   return s;
 }
 
