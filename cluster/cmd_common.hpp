@@ -20,6 +20,9 @@ struct cmd_env {
   command_output& out;
 
   void print(std::string_view s) { out.out += s; }
+  /// Progress lines go to stderr, as VBoxManage writes them, so they never
+  /// mix with output a script parses.
+  void progress(std::string_view s) { out.err += s; }
   /// Prints "telebox: error: <msg>" and returns exit code 1.
   int fail(const std::string& msg);
   /// Prints the error and a usage line; returns exit code 2.

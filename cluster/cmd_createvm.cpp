@@ -342,7 +342,7 @@ int cmd_unregistervm(cmd_env& env, const cmd_args& args) {
       env.fail("Could not update the global media registry: "
                + error_text(err));
   delete_machine_files(path, files);
-  env.print(progress_line());
+  env.progress(progress_line());
   if (!files.empty())
     env.event("media", nullptr, "deleted");
   return 0;

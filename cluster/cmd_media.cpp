@@ -168,7 +168,7 @@ int cmd_createmedium(cmd_env& env, const cmd_args& args) {
   auto info = storage::create_medium(path, format, bytes, variant,
                                      [&](int pct) { progress(pct); });
   if (!info) {
-    env.print(progress.text + (progress.text.empty() ? "" : "\n"));
+    env.progress(progress.text + (progress.text.empty() ? "" : "\n"));
     return env.fail("Failed to create medium '" + path
                     + "': " + error_text(info.error()));
   }
@@ -186,7 +186,7 @@ int cmd_createmedium(cmd_env& env, const cmd_args& args) {
     return env.fail("Cannot register the medium '" + path
                     + "': " + error_text(err));
   }
-  env.print(progress.text);
+  env.progress(progress.text);
   env.print("Medium created. UUID: " + id.to_string() + "\n");
   env.event("media", nullptr, "created " + path);
   return 0;
@@ -236,7 +236,7 @@ int cmd_closemedium(cmd_env& env, const cmd_args& args) {
   if (p.has("delete")) {
     std::error_code ec;
     fs::remove(med->path, ec);
-    env.print(progress_line());
+    env.progress(progress_line());
     if (ec)
       return env.fail("Medium closed, but deleting '" + med->path
                       + "' failed: " + ec.message());

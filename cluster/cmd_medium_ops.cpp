@@ -155,7 +155,7 @@ int cmd_clonemedium(cmd_env& env, const cmd_args& args) {
   std::string progress;
   auto info = storage::convert_medium(src->path, dst, format, variant,
                                       storage::vbox_progress_line(progress));
-  env.print(progress);
+  env.progress(progress);
   if (!info)
     return env.fail("Failed to clone medium '" + src->path
                     + "': " + error_text(info.error()));
@@ -251,7 +251,7 @@ int cmd_modifymedium(cmd_env& env, const cmd_args& args) {
     std::string progress;
     auto err = storage::resize_medium(med->path, bytes,
                                       storage::vbox_progress_line(progress));
-    env.print(progress);
+    env.progress(progress);
     if (err)
       return env.fail("Failed to resize medium '" + med->path
                       + "': " + error_text(err));

@@ -178,12 +178,13 @@ TEST_F(media_cmds, convert_clone_resize_show) {
             std::string::npos)
       << r.out;
   r = ok({"clonemedium", "disk", "disk.vdi", "copy.vdi"});
-  EXPECT_NE(r.out.find("100%\nClone medium created in format 'VDI'. UUID: "),
+  EXPECT_NE(r.err.find("100%\n"), std::string::npos);
+  EXPECT_NE(r.out.find("Clone medium created in format 'VDI'. UUID: "),
             std::string::npos)
       << r.out;
   auto uuid = r.out.substr(r.out.find("UUID: ") + 6, 36);
   r = ok({"modifymedium", "disk", uuid, "--resize", "8"});
-  EXPECT_NE(r.out.find("100%"), std::string::npos);
+  EXPECT_NE(r.err.find("100%"), std::string::npos);
   r = ok({"showmediuminfo", "disk", "copy.vdi"});
   EXPECT_NE(r.out.find("UUID:           " + uuid), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Capacity:       8 MBytes"), std::string::npos) << r.out;

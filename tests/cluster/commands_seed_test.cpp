@@ -48,11 +48,10 @@ TEST_F(seed_flow, headless_server_steps) {
 
   // 3. createhd
   r = ok({"createhd", "--filename", "WinXP.vdi", "--size", "10000"});
-  EXPECT_EQ(r.out.rfind("0%...10%...20%...30%...40%...50%...60%...70%...80%..."
-                        "90%...100%\nMedium created. UUID: ",
-                        0),
-            0u)
-      << r.out;
+  // Progress goes to stderr (as VBoxManage writes it), the result to stdout.
+  EXPECT_EQ(r.err, "0%...10%...20%...30%...40%...50%...60%...70%...80%...90%"
+                   "...100%\n");
+  EXPECT_EQ(r.out.rfind("Medium created. UUID: ", 0), 0u) << r.out;
   auto disk_uuid = r.out.substr(r.out.find("UUID: ") + 6, 36);
   auto disk = cwd + "/WinXP.vdi";
   ASSERT_TRUE(std::filesystem::exists(disk));
