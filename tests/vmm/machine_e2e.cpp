@@ -2,12 +2,14 @@
 // keyboard input echoed on serial, pause/resume of the ticker, two vCPUs,
 // reset, ACPI power button, poweroff, and no thread left after shutdown.
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -251,4 +253,25 @@ TEST(machine_threads, nothing_is_left_running_after_shutdown) {
     caf::anon_send_exit(*m, caf::exit_reason::user_shutdown);
   }
   EXPECT_EQ(thread_count(), before);
+}
+
+TEST_F(machine_e2e, guest_writes_and_reads_back_a_virtio_disk) {
+  auto path =
+      testing::TempDir() + "/tb-vmm-disk-" + std::to_string(getpid()) + ".img";
+  std::remove(path.c_str());
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_TRUE(f);
+    ASSERT_EQ(std::fseek(f, (16 << 20) - 1, SEEK_SET), 0);
+    std::fputc(0, f); // A 16 MiB raw image.
+    std::fclose(f);
+  }
+  auto spec = probe_spec("telebox.disk=16");
+  spec.disks.push_back({path, false, true});
+  start(spec);
+  EXPECT_TRUE(wait_serial("DISK-CAPACITY 32768")); // 512-byte sectors.
+  EXPECT_TRUE(wait_serial("DISK-OK"));
+  EXPECT_EQ(serial_.count("DISK-FAIL"), 0u);
+  ASSERT_TRUE(ask(poweroff_atom_v));
+  std::remove(path.c_str());
 }
