@@ -13,6 +13,7 @@ namespace tb::display {
 namespace {
 
 struct client {
+  uint64_t id = 0;
   net::tcp_stream_ptr stream;
   std::unique_ptr<rdp_session> session;
   bool was_active = false;
@@ -41,7 +42,9 @@ public:
     if (!key)
       return key.error();
     key_ = *key;
-    if (cfg_.enable_tls) {
+    if (cfg_.enable_tls && cfg_.tls_context) {
+      tls_ = cfg_.tls_context;
+    } else if (cfg_.enable_tls) {
       auto tls = rdp::tls_context::generate();
       if (!tls)
         return tls.error();
@@ -77,6 +80,54 @@ public:
     return count_;
   }
 
+  std::vector<rdp_session_summary> sessions() const override {
+    std::vector<rdp_session_summary> out;
+    loop_.call([&] {
+      for (auto& c : clients_) {
+        rdp_session_summary s;
+        s.id = c.id;
+        s.peer = c.stream->peer();
+        s.active = c.session->active();
+        if (s.active) {
+          s.user = c.session->client().user;
+          s.domain = c.session->client().domain;
+        }
+        s.tls = c.session->uses_tls();
+        out.push_back(std::move(s));
+      }
+    });
+    return out;
+  }
+
+  void complete_authentication(uint64_t id, bool allowed,
+                               rdp_error_info why) override {
+    std::weak_ptr<server_impl> weak = shared_from_this();
+    loop_.post([weak, id, allowed, why] {
+      auto self = weak.lock();
+      if (!self)
+        return;
+      auto c = self->find(id);
+      if (!c)
+        return;
+      auto err = c->session->complete_authentication(allowed, why);
+      self->after_feed(*c, err);
+    });
+  }
+
+  void disconnect(uint64_t id, rdp_error_info why) override {
+    std::weak_ptr<server_impl> weak = shared_from_this();
+    loop_.post([weak, id, why] {
+      auto self = weak.lock();
+      if (!self)
+        return;
+      if (auto c = self->find(id)) {
+        c->session->disconnect(why);
+        c->stream->write(c->session->take_output());
+        c->stream->close();
+      }
+    });
+  }
+
   void stop() override {
     stopped_ = true;
     loop_.call([this] {
@@ -96,8 +147,35 @@ private:
       cfg_.log(s);
   }
 
+  client* find(uint64_t id) {
+    for (auto& c : clients_)
+      if (c.id == id)
+        return &c;
+    return nullptr;
+  }
+
+  void after_feed(client& c, const caf::error& err) {
+    c.stream->write(c.session->take_output());
+    if (err)
+      log("RDP client " + c.stream->peer() + " dropped: " + error_text(err));
+    if (err || c.session->finished())
+      c.stream->close();
+    else
+      pump(c);
+  }
+
   void accept(net::tcp_stream_ptr s) {
+    uint64_t id = ++next_id_;
     rdp_session_config sc;
+    sc.display_disabled = cfg_.display_disabled;
+    if (cfg_.authenticate_deferred) {
+      std::weak_ptr<server_impl> weak = shared_from_this();
+      std::string peer = s->peer();
+      sc.authenticate_deferred = [weak, id, peer](const rdp::client_info& ci) {
+        if (auto self = weak.lock())
+          self->cfg_.authenticate_deferred(id, peer, ci);
+      };
+    }
     sc.key = key_;
     sc.allow_rdp_security = cfg_.allow_rdp_security;
     sc.tls = tls_;
@@ -105,7 +183,7 @@ private:
     sc.max_update_payload = cfg_.max_update_payload;
     sc.authenticate = cfg_.authenticate;
     clients_.push_back(
-        client{s, std::make_unique<rdp_session>(sc, fb_, input_)});
+        client{id, s, std::make_unique<rdp_session>(sc, fb_, input_)});
     auto it = std::prev(clients_.end());
     it->self = it;
     {
@@ -120,14 +198,7 @@ private:
           if (!self)
             return; // server gone; its destructor closed the stream
           auto err = it->session->feed(bytes);
-          it->stream->write(it->session->take_output());
-          if (err)
-            self->log("RDP client " + it->stream->peer()
-                      + " dropped: " + error_text(err));
-          if (err || it->session->finished())
-            it->stream->close();
-          else
-            self->pump(*it);
+          self->after_feed(*it, err);
         },
         [weak, it] {
           if (auto self = weak.lock()) {
@@ -139,7 +210,10 @@ private:
                       + " update bytes, " + std::to_string(st.encrypted_out)
                       + " packets encrypted, " + std::to_string(st.decrypted_in)
                       + " packets decrypted");
+            uint64_t gone = it->id;
             self->clients_.erase(it);
+            if (self->cfg_.on_disconnect)
+              self->cfg_.on_disconnect(gone);
             std::lock_guard lock{self->mtx_};
             self->count_ = self->clients_.size();
           }
@@ -186,9 +260,12 @@ private:
 
   void flush() {
     std::vector<rect> damage;
+    if (cfg_.collect_damage && !clients_.empty())
+      damage = cfg_.collect_damage();
     {
       std::lock_guard lock{mtx_};
-      damage.swap(pending_);
+      damage.insert(damage.end(), pending_.begin(), pending_.end());
+      pending_.clear();
     }
     for (auto& c : clients_) {
       for (auto& r : damage)
@@ -208,6 +285,7 @@ private:
   mutable std::mutex mtx_;
   std::vector<rect> pending_;
   size_t count_ = 0;
+  uint64_t next_id_ = 0; // loop thread only
   bool stopped_ = false;
 };
 

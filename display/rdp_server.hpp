@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -20,17 +21,45 @@ namespace tb::display {
 
 namespace rdp {
 struct client_info;
-}
+class tls_context;
+} // namespace rdp
+
+enum class rdp_error_info : uint32_t; // rdp_session.hpp
+
+/// One connected client, for status displays.
+struct rdp_session_summary {
+  uint64_t id = 0;
+  std::string peer; ///< "address:port"
+  std::string user;
+  std::string domain;
+  bool tls = false;
+  bool active = false; ///< finished the connection sequence
+};
 
 struct rdp_server_config {
   net::listen_spec listen;
   bool allow_rdp_security = true;
   /// Let clients without encryption in (see rdp_session_config).
   bool allow_unencrypted = false;
-  /// Offer TLS (a self-signed certificate is generated at start).
+  /// Offer TLS (a self-signed certificate is generated at start unless
+  /// tls_context is given).
   bool enable_tls = true;
+  std::shared_ptr<const rdp::tls_context> tls_context;
   /// Logon decision; empty = everyone. Never log the password.
   std::function<bool(const rdp::client_info&)> authenticate;
+  /// Deferred logon decision (see rdp_session_config): runs on the loop
+  /// thread with the client's id and peer; answer with
+  /// rdp_server::complete_authentication. Takes precedence over
+  /// authenticate.
+  std::function<void(uint64_t id, const std::string& peer,
+                     const rdp::client_info&)>
+      authenticate_deferred;
+  /// A client's connection ended (loop thread).
+  std::function<void(uint64_t id)> on_disconnect;
+  /// Client/DisableDisplay: no screen contents are sent.
+  bool display_disabled = false;
+  /// Asked for damage before every flush (loop thread); optional.
+  std::function<std::vector<rect>()> collect_damage;
   /// Connection events for the log (never credentials).
   std::function<void(const std::string&)> log;
   /// How often damage is encoded and sent.
@@ -57,6 +86,13 @@ public:
   /// Marks a frame buffer area changed. Thread-safe.
   virtual void notify_damage(rect r) = 0;
   virtual size_t session_count() const = 0;
+  /// The connected clients. Thread-safe.
+  virtual std::vector<rdp_session_summary> sessions() const = 0;
+  /// Answers a deferred logon. Thread-safe; ignored for a gone client.
+  virtual void complete_authentication(uint64_t id, bool allowed,
+                                       rdp_error_info why) = 0;
+  /// Disconnects one client with `why`. Thread-safe.
+  virtual void disconnect(uint64_t id, rdp_error_info why) = 0;
   /// Disconnects every client and stops listening.
   virtual void stop() = 0;
 };

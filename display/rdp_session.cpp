@@ -39,8 +39,14 @@ caf::error rdp_session::feed(std::span<const uint8_t> bytes) {
     state_ = state::closed;
     return err;
   }
+  return process_input();
+}
+
+caf::error rdp_session::process_input() {
+  caf::error err;
   size_t pos = 0;
-  while (state_ != state::closed) {
+  // While a deferred logon decision is out, input waits in in_.
+  while (state_ != state::closed && state_ != state::wait_authentication) {
     std::span<const uint8_t> rest{in_.data() + pos, in_.size() - pos};
     auto len = frame_length(rest);
     if (!len) {
@@ -223,22 +229,46 @@ caf::error rdp_session::handle_client_info(const sec_pdu& p) {
   if (!ci)
     return ci.error();
   info_ = std::move(*ci);
+  if (cfg_.authenticate_deferred) {
+    state_ = state::wait_authentication;
+    cfg_.authenticate_deferred(info_);
+    std::fill(info_.password.begin(), info_.password.end(), '\0');
+    info_.password.clear();
+    return {};
+  }
   bool allowed = !cfg_.authenticate || cfg_.authenticate(info_);
   std::fill(info_.password.begin(), info_.password.end(), '\0');
   info_.password.clear();
+  send_logon_reply(allowed, rdp_error_info::server_denied_connection);
+  return {};
+}
+
+caf::error rdp_session::complete_authentication(bool allowed,
+                                                rdp_error_info why) {
+  if (state_ != state::wait_authentication)
+    return {}; // closed meanwhile, or never asked
+  send_logon_reply(allowed, why);
+  if (state_ == state::closed)
+    return {};
+  auto err = process_input();
+  if (err)
+    state_ = state::closed;
+  return err;
+}
+
+void rdp_session::send_logon_reply(bool allowed, rdp_error_info why) {
   auto lic = build_license_valid_client();
   auto wrapped = sec_.wrap(lic, sec_license_pkt, encrypt_license_);
   send_mcs(mcs_io_channel, wrapped);
   if (!allowed) {
-    disconnect(rdp_error_info::server_denied_connection);
-    return {};
+    disconnect(why);
+    return;
   }
   desktop_w_ = fb_.width();
   desktop_h_ = fb_.height();
   server_caps sc{desktop_w_, desktop_h_, bpp_};
   send_share(build_demand_active(sc, 0));
   state_ = state::wait_confirm_active;
-  return {};
 }
 
 caf::error rdp_session::handle_share(std::span<const uint8_t> data) {

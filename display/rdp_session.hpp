@@ -46,6 +46,13 @@ struct rdp_session_config {
   size_t max_update_payload = 0x3E00;
   /// Decides on logon; empty = everyone is let in. Never log the password.
   std::function<bool(const rdp::client_info&)> authenticate;
+  /// Deferred logon decision (takes precedence over authenticate): called
+  /// with the logon data, password included; the session then waits, input
+  /// buffered, until complete_authentication(). For checks that block
+  /// (PAM) or need to see the other sessions.
+  std::function<void(const rdp::client_info&)> authenticate_deferred;
+  /// Client/DisableDisplay: the session never sends screen contents.
+  bool display_disabled = false;
 };
 
 class rdp_session final {
@@ -77,6 +84,17 @@ public:
   /// Encodes pending damage until about budget bytes are queued.
   void encode_pending(size_t budget);
 
+  /// True while a deferred logon decision is outstanding.
+  bool authentication_pending() const {
+    return state_ == state::wait_authentication;
+  }
+  /// The deferred decision: continues the connection sequence (and any
+  /// input that arrived meanwhile) or refuses with `why`. An error means
+  /// the connection must close.
+  caf::error complete_authentication(
+      bool allowed,
+      rdp_error_info why = rdp_error_info::server_denied_connection);
+
   /// Sends Set Error Info + Disconnect Provider Ultimatum, then finishes.
   void disconnect(rdp_error_info why);
 
@@ -102,12 +120,15 @@ private:
     wait_mcs, ///< erect domain, attach user, joins
     wait_security_exchange,
     wait_client_info,
+    wait_authentication,
     wait_confirm_active,
     finalizing,
     active,
     closed,
   };
 
+  caf::error process_input();
+  void send_logon_reply(bool allowed, rdp_error_info why);
   caf::error handle_frame(std::span<const uint8_t> frame);
   caf::error handle_connection_request(std::span<const uint8_t> frame);
   caf::error handle_connect_initial(std::span<const uint8_t> mcs);

@@ -130,7 +130,9 @@ void rdp_session::encode_pending(size_t budget) {
     reactivate(); // the guest changed its mode: tell the client
     return;
   }
-  if (display_suppressed_)
+  if (cfg_.display_disabled)
+    damage_.clear(); // Client/DisableDisplay: the screen is never sent
+  if (display_suppressed_ || cfg_.display_disabled)
     return;
   bitmap_format fmt;
   fmt.bpp = bpp_;

@@ -7,6 +7,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/ssl.h>
@@ -51,8 +52,14 @@ tls_context::~tls_context() {
   SSL_CTX_free(as_ctx(ctx_));
 }
 
-caf::expected<std::shared_ptr<const tls_context>> tls_context::generate() {
-  std::shared_ptr<tls_context> c{new tls_context()};
+namespace {
+
+struct key_and_cert {
+  bssl::UniquePtr<EVP_PKEY> pkey;
+  bssl::UniquePtr<X509> cert;
+};
+
+caf::expected<key_and_cert> make_self_signed() {
   bssl::UniquePtr<EVP_PKEY> pkey{EVP_PKEY_new()};
   bssl::UniquePtr<RSA> rsa{RSA_new()};
   bssl::UniquePtr<BIGNUM> e{BN_new()};
@@ -77,17 +84,80 @@ caf::expected<std::shared_ptr<const tls_context>> tls_context::generate() {
   X509_set_issuer_name(x.get(), name);
   if (!X509_sign(x.get(), pkey.get(), EVP_sha256()))
     return tls_error("self-signing the server certificate failed");
+  return key_and_cert{std::move(pkey), std::move(x)};
+}
+
+std::string bio_text(BIO* b) {
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  BIO_mem_contents(b, &data, &len);
+  return std::string{reinterpret_cast<const char*>(data), len};
+}
+
+} // namespace
+
+caf::expected<std::pair<std::string, std::string>> tls_context::generate_pem() {
+  auto kc = make_self_signed();
+  if (!kc)
+    return kc.error();
+  bssl::UniquePtr<BIO> cb{BIO_new(BIO_s_mem())};
+  bssl::UniquePtr<BIO> kb{BIO_new(BIO_s_mem())};
+  if (!PEM_write_bio_X509(cb.get(), kc->cert.get())
+      || !PEM_write_bio_PrivateKey(kb.get(), kc->pkey.get(), nullptr, nullptr,
+                                   0, nullptr, nullptr))
+    return tls_error("writing the certificate as PEM failed");
+  return std::pair{bio_text(cb.get()), bio_text(kb.get())};
+}
+
+caf::expected<std::shared_ptr<const tls_context>>
+tls_context::from_pem(const std::string& cert_pem, const std::string& key_pem) {
+  bssl::UniquePtr<BIO> cb{
+      BIO_new_mem_buf(cert_pem.data(), static_cast<long>(cert_pem.size()))};
+  bssl::UniquePtr<X509> x{
+      PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr)};
+  if (!x)
+    return tls_error("the server certificate is not a PEM certificate");
+  bssl::UniquePtr<BIO> kb{
+      BIO_new_mem_buf(key_pem.data(), static_cast<long>(key_pem.size()))};
+  bssl::UniquePtr<EVP_PKEY> pkey{
+      PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr)};
+  if (!pkey)
+    return tls_error("the server private key is not a PEM private key");
+  return make_context(x.get(), pkey.get(), cb.get());
+}
+
+caf::expected<std::shared_ptr<const tls_context>> tls_context::generate() {
+  auto kc = make_self_signed();
+  if (!kc)
+    return kc.error();
+  return make_context(kc->cert.get(), kc->pkey.get(), nullptr);
+}
+
+caf::expected<std::shared_ptr<const tls_context>>
+tls_context::make_context(X509* x, EVP_PKEY* pkey, BIO* chain) {
+  std::shared_ptr<tls_context> c{new tls_context()};
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx || !SSL_CTX_use_certificate(ctx, x.get())
-      || !SSL_CTX_use_PrivateKey(ctx, pkey.get())) {
+  if (!ctx || !SSL_CTX_use_certificate(ctx, x)
+      || !SSL_CTX_use_PrivateKey(ctx, pkey)
+      || !SSL_CTX_check_private_key(ctx)) {
     SSL_CTX_free(ctx);
-    return tls_error("setting up the server context failed");
+    return tls_error("setting up the server context failed (does the key "
+                     "belong to the certificate?)");
+  }
+  // Intermediate certificates after the first one in the file.
+  while (chain) {
+    X509* extra = PEM_read_bio_X509(chain, nullptr, nullptr, nullptr);
+    if (!extra) {
+      ERR_clear_error();
+      break;
+    }
+    SSL_CTX_add0_chain_cert(ctx, extra);
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
   c->ctx_ = ctx;
   uint8_t md[32];
   unsigned mdlen = 0;
-  X509_digest(x.get(), EVP_sha256(), md, &mdlen);
+  X509_digest(x, EVP_sha256(), md, &mdlen);
   for (unsigned i = 0; i < mdlen; ++i) {
     char hex[4];
     std::snprintf(hex, sizeof(hex), i ? ":%02x" : "%02x", md[i]);

@@ -5,10 +5,17 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+
+// BoringSSL's X509, EVP_PKEY and BIO (openssl/base.h).
+struct x509_st;
+struct evp_pkey_st;
+struct bio_st;
 
 namespace tb::display::rdp {
 
@@ -17,6 +24,13 @@ namespace tb::display::rdp {
 class tls_context {
 public:
   static caf::expected<std::shared_ptr<const tls_context>> generate();
+  /// A context from a PEM certificate (chain) and PEM private key, given as
+  /// file contents.
+  static caf::expected<std::shared_ptr<const tls_context>>
+  from_pem(const std::string& cert_pem, const std::string& key_pem);
+  /// A new self-signed RSA-2048 certificate and its key, as PEM texts
+  /// (certificate first).
+  static caf::expected<std::pair<std::string, std::string>> generate_pem();
   ~tls_context();
   tls_context(const tls_context&) = delete;
   tls_context& operator=(const tls_context&) = delete;
@@ -26,6 +40,9 @@ public:
 private:
   friend class tls_stream;
   tls_context() = default;
+  /// chain: further certificates after the first (may be null).
+  static caf::expected<std::shared_ptr<const tls_context>>
+  make_context(x509_st* x, evp_pkey_st* pkey, bio_st* chain);
   void* ctx_ = nullptr; // SSL_CTX*
   std::string fingerprint_;
 };

@@ -1,0 +1,80 @@
+// The VM process's remote display: one call starts an RDP server over the
+// guest's frame buffer with VirtualBox's VRDE rules (authentication,
+// multi-connection, "@N" screens, Client/Disable*), and the object it
+// returns answers `controlvm vrde|vrdeport|vrdeproperty` and showvminfo.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "display/frame_tracker.hpp"
+#include "display/input_router.hpp"
+#include "display/vrde_config.hpp"
+
+namespace tb::display {
+
+/// One logged-on client (showvminfo's VRDE* runtime keys).
+struct vrde_connection {
+  std::string user;
+  std::string domain;
+  std::string client_ip;  ///< without the port
+  std::string encryption; ///< "RDP4" (Standard RDP Security) | "RDP5 (X.509)"
+};
+
+class vrde_server {
+public:
+  using log_fn = std::function<void(const std::string&)>;
+  struct impl;
+
+  ~vrde_server();
+  vrde_server(const vrde_server&) = delete;
+  vrde_server& operator=(const vrde_server&) = delete;
+
+  /// IVRDEServerInfo::port: -1 not running (disabled), 0 failed to start,
+  /// else the bound port.
+  int port() const;
+  /// What VBoxHeadless prints for port(): "VRDE server is listening on port
+  /// N." | "VRDE server failed to start." | "VRDE server is inactive."
+  std::string status_line() const;
+
+  /// `controlvm vrde on|off`: starts or stops listening (off disconnects
+  /// every client). Errors name the reason; the port is 0 then.
+  caf::error set_enabled(bool on);
+  /// `controlvm vrdeport` / `vrdeproperty` / changed auth settings: the
+  /// server restarts with `cfg` when enabled (clients are disconnected, as
+  /// VirtualBox does on a port change).
+  caf::error reconfigure(vrde_config cfg);
+  /// Shortcut for reconfigure with other TCP/Ports.
+  caf::error set_ports(const std::string& ports);
+  vrde_config config() const;
+
+  /// Logged-on clients, oldest first. Thread-safe.
+  std::vector<vrde_connection> connections() const;
+
+  /// Disconnects everyone and stops listening; the destructor does too.
+  void stop();
+
+private:
+  friend caf::expected<std::unique_ptr<vrde_server>>
+  start_vrde(vrde_config, tracked_frame_source&, vm_input&, log_fn);
+  explicit vrde_server(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// Starts the VRDE server. `fb` and `input` must outlive it. With
+/// cfg.enabled false the server object exists but does not listen
+/// (port() == -1) until set_enabled(true). Fails, naming the cause, for
+/// guest authentication, an unusable certificate, or no free port in
+/// cfg.ports. `log` receives connection and AUTH lines (never a password)
+/// from the server's threads.
+caf::expected<std::unique_ptr<vrde_server>> start_vrde(vrde_config cfg,
+                                                       tracked_frame_source& fb,
+                                                       vm_input& input,
+                                                       vrde_server::log_fn log);
+
+} // namespace tb::display
