@@ -83,6 +83,9 @@ void note_client(host_ptr self) {
   auto& sender = self->current_sender();
   if (!sender)
     return;
+  // Any request restarts the idle period, even one from a client that is
+  // gone before the next tick looks.
+  self->state.idle_since = self->clock().now();
   if (self->state.clients.insert(sender->address()).second)
     self->monitor(sender);
 }

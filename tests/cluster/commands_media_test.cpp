@@ -81,7 +81,9 @@ TEST_F(media_cmds, rename_moves_folder) {
 }
 
 TEST_F(media_cmds, registers_virtualbox_written_files) {
-  const std::string samples = "/work/shared/reference/data/vbox-samples/";
+  // shared/ sits beside the repository (in CI too).
+  const std::string samples =
+    std::string{TB_SOURCE_DIR} + "/../shared/reference/data/vbox-samples/";
   struct sample {
     const char* file;
     const char* name;
