@@ -117,7 +117,8 @@ class Xvfb:
 def auth_only(port, user="test", password="test", host="127.0.0.1",
               extra=()):
     """Exit code of an xfreerdp that logs on and leaves (TLS)."""
-    r = subprocess.run(["xfreerdp", f"/v:{host}:{port}", "/sec:tls",
+    # FreeRDP 2 reads "/v:[::1]:port" as port 0: the port goes apart.
+    r = subprocess.run(["xfreerdp", f"/v:{host}", f"/port:{port}", "/sec:tls",
                         f"/u:{user}", f"/p:{password}", "/cert:ignore",
                         "/auth-only", "/log-level:WARN", *extra],
                        stdin=subprocess.DEVNULL, capture_output=True,
