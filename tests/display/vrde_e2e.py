@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end proof of start_vrde's VirtualBox rules with real xfreerdp
 clients against vrde_test_server (a red/green 640x480 frame buffer):
-VBoxAuthSimple right/wrong password, null auth, two clients with multicon
+VBoxAuthSimple right/wrong password, PAM with a throwaway user (root only),
+null auth, two clients with multicon
 both seeing the screen and typing, multicon off refusing the second client,
 reusecon replacing the first, "@2" refused, a port list binding its second
 port when the first is taken, Client/DisableDisplay+DisableInput, and IPv6
@@ -64,6 +65,12 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        Server.n += 1
+        with open(f"{WORK}/server{Server.n}.log", "w") as f:
+            f.write("\n".join(self.lines) + f"\nexit {self.proc.returncode}\n")
+
+
+Server.n = 0
 
 
 class Xvfb:
@@ -184,6 +191,26 @@ try:
                   "type: [External]" in l) >= 2, "simple: AUTH log lines")
     check(not any("secret" in l for l in s.lines), "password never logged")
     s.stop()
+
+    # VBoxAuth = PAM ("login" service) with a throwaway host user (root).
+    if os.geteuid() == 0:
+        user = f"tbvrde{os.getpid() % 100000}"
+        subprocess.run(["userdel", user], capture_output=True, timeout=30)
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", user],
+                       check=True, timeout=30)
+        try:
+            subprocess.run(["chpasswd"], input=f"{user}:Pam-pass-1\n",
+                           text=True, check=True, timeout=30)
+            s = Server("--auth", "pam")
+            check(auth_only(s.port, user, "Pam-pass-1") == 0,
+                  "pam: right password accepted")
+            check(auth_only(s.port, user, "nope") != 0,
+                  "pam: wrong password refused")
+            s.stop()
+        finally:
+            subprocess.run(["userdel", user], capture_output=True, timeout=30)
+    else:
+        print("skip PAM: creating a host user needs root")
 
     # Null auth, multicon: two clients both see the screen and both type.
     s = Server("--auth", "null", "--multicon")
