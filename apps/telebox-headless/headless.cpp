@@ -116,6 +116,8 @@ private:
   }
   vmm::machine_status request_status(caf::scoped_actor& self);
   cluster::control_handler control_handler();
+  void put_scancodes(caf::scoped_actor& self, const host::cli_request& req,
+                     host::cli_reply& out);
 
   options opts_;
   std::optional<settings::global_config> global_;
@@ -248,6 +250,35 @@ vmm::machine_status session::request_status(caf::scoped_actor& self) {
   return st;
 }
 
+/// controlvm <vm> keyboardputscancode <hex> [<hex> ...]
+void session::put_scancodes(caf::scoped_actor& self,
+                            const host::cli_request& req,
+                            host::cli_reply& out) {
+  vmm::scancodes codes;
+  for (size_t i = 3; i < req.argv.size(); ++i) {
+    const auto& a = req.argv[i];
+    char* end = nullptr;
+    auto v = std::strtoul(a.c_str(), &end, 16);
+    if (a.empty() || a.size() > 2 || *end || v > 0xff) {
+      out.exit_code = 1;
+      out.err = "VBoxManage: error: Error: '" + a + "' is not a hex byte!\n";
+      return;
+    }
+    codes.bytes.push_back(static_cast<uint8_t>(v));
+  }
+  if (codes.bytes.empty()) {
+    out.exit_code = 2;
+    out.err = "VBoxManage: error: Missing argument to 'keyboardputscancode'\n";
+    return;
+  }
+  self->request(machine_, 10s, vmm::keys_atom_v, codes)
+      .receive([](bool) {},
+               [&](caf::error& e) {
+                 out.exit_code = 1;
+                 out.err = "VBoxManage: error: " + error_text(e) + "\n";
+               });
+}
+
 cluster::control_handler session::control_handler() {
   // controlvm verbs, answered synchronously on the control actor's thread.
   return [this](const host::cli_request& req) {
@@ -272,6 +303,8 @@ cluster::control_handler session::control_handler() {
       ask(vmm::poweroff_atom_v);
     else if (verb == "acpipowerbutton")
       ask(vmm::acpi_button_atom_v);
+    else if (verb == "keyboardputscancode")
+      put_scancodes(self, req, out);
     else {
       out.exit_code = 1;
       out.err = "VBoxManage: error: controlvm " + verb
