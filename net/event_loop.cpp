@@ -1,5 +1,6 @@
 #include "net/event_loop.hpp"
 
+#include <csignal>
 #include <deque>
 #include <future>
 #include <map>
@@ -58,6 +59,12 @@ struct timer_handle {
 event_loop::event_loop() : impl_(std::make_unique<impl>()) {}
 
 caf::expected<std::unique_ptr<event_loop>> event_loop::start() {
+  // libuv writes with write(2): a peer that closed its socket would raise
+  // SIGPIPE and kill the process (seen with xfreerdp /auth-only). Ignore it
+  // unless the program installed its own handler; writes then fail EPIPE.
+  struct sigaction old {};
+  if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
+    std::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<event_loop> el{new event_loop()};
   auto* p = el->impl_.get();
   if (int rc = uv_loop_init(&p->loop); rc != 0)
