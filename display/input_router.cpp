@@ -1,5 +1,6 @@
 #include "display/input_router.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace tb::display {
@@ -124,7 +125,14 @@ void input_router::pointer(uint16_t x, uint16_t y, uint8_t buttons, int wheel,
   if (dx == 0 && dy == 0 && buttons == last_buttons_)
     return;
   last_buttons_ = buttons;
-  target_.mouse_event(dx, dy, buttons);
+  // One PS/2 packet carries 9-bit deltas (-256..255): split long jumps.
+  do {
+    int sx = std::clamp(dx, -max_step, max_step);
+    int sy = std::clamp(dy, -max_step, max_step);
+    target_.mouse_event(sx, sy, buttons);
+    dx -= sx;
+    dy -= sy;
+  } while (dx != 0 || dy != 0);
 }
 
 void input_router::sync_locks(uint32_t) {}

@@ -20,8 +20,10 @@ public:
   virtual ~vm_input() = default;
   /// Set-1 bytes as the keyboard would send them (prefixes included).
   virtual void put_scancodes(std::span<const uint8_t> bytes) = 0;
-  /// Relative motion (dx right, dy down, in pixels) and buttons (bit 0
-  /// left, 1 right, 2 middle).
+  /// Relative motion in screen terms (dx > 0 right, dy > 0 DOWN; the
+  /// i8042's PS/2 convention is dy > 0 up, so negate dy there), at most
+  /// input_router::max_step per axis, and buttons (bit 0 left, 1 right,
+  /// 2 middle).
   virtual void mouse_event(int dx, int dy, uint8_t buttons) = 0;
 };
 
@@ -47,6 +49,9 @@ public:
                int hwheel) override;
   /// Lock state is the guest's own (PS/2 has no way to set it); ignored.
   void sync_locks(uint32_t flags) override;
+
+  /// Largest delta per mouse_event (a PS/2 packet holds -256..255).
+  static constexpr int max_step = 255;
 
   /// Events dropped because they have no set-1 / PS/2 form.
   uint64_t dropped() const;

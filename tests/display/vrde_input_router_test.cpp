@@ -86,6 +86,18 @@ TEST(input_router, absolute_pointer_becomes_relative_motion) {
   EXPECT_EQ(ir.dropped(), 1u);
 }
 
+TEST(input_router, long_jumps_are_split_into_ps2_sized_steps) {
+  recorder r;
+  input_router ir{r};
+  ir.pointer(0, 0, 0, 0, 0);
+  ir.pointer(600, 10, 1, 0, 0);
+  using m = recorder::move;
+  EXPECT_EQ(r.moves, (std::vector<m>{{255, 10, 1}, {255, 0, 1}, {90, 0, 1}}));
+  r.moves.clear();
+  ir.pointer(0, 10, 1, 0, 0);
+  EXPECT_EQ(r.moves, (std::vector<m>{{-255, 0, 1}, {-255, 0, 1}, {-90, 0, 1}}));
+}
+
 TEST(input_router, disable_input_drops_everything) {
   recorder r;
   input_router ir{r, true};

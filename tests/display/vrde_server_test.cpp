@@ -92,8 +92,9 @@ TEST(vrde_server, port_list_skips_a_taken_port_and_reports_no_free_port) {
   auto s = start_vrde(
       loopback(std::to_string(taken) + "," + std::to_string(taken + 1)), f.fb,
       f.in, {});
-  if (s)
+  if (s) {
     EXPECT_EQ((*s)->port(), taken + 1);
+  }
   auto only = start_vrde(loopback(std::to_string(taken)), f.fb, f.in, {});
   ASSERT_FALSE(only);
   EXPECT_NE(tb::error_text(only.error()).find("VRDE server failed to start"),
