@@ -129,7 +129,7 @@ void input_router::pointer(uint16_t x, uint16_t y, uint8_t buttons, int wheel,
   do {
     int sx = std::clamp(dx, -max_step, max_step);
     int sy = std::clamp(dy, -max_step, max_step);
-    target_.mouse_event(sx, sy, buttons);
+    target_.mouse_event(sx, -sy, buttons); // PS/2: dy > 0 is up
     dx -= sx;
     dy -= sy;
   } while (dx != 0 || dy != 0);

@@ -20,10 +20,9 @@ public:
   virtual ~vm_input() = default;
   /// Set-1 bytes as the keyboard would send them (prefixes included).
   virtual void put_scancodes(std::span<const uint8_t> bytes) = 0;
-  /// Relative motion in screen terms (dx > 0 right, dy > 0 DOWN; the
-  /// i8042's PS/2 convention is dy > 0 up, so negate dy there), at most
-  /// input_router::max_step per axis, and buttons (bit 0 left, 1 right,
-  /// 2 middle).
+  /// Relative motion in the PS/2 convention of i8042::mouse_event (dx > 0
+  /// right, dy > 0 UP), at most input_router::max_step per axis, and
+  /// buttons (bit 0 left, 1 right, 2 middle): forward it unchanged.
   virtual void mouse_event(int dx, int dy, uint8_t buttons) = 0;
 };
 

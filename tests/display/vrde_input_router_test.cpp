@@ -71,6 +71,7 @@ TEST(input_router, every_printable_ascii_maps) {
   EXPECT_EQ(ascii_scancodes('`', true), (bytes{0x29}));
 }
 
+// PS/2 motion: dy > 0 is up, so moving down the screen gives dy < 0.
 TEST(input_router, absolute_pointer_becomes_relative_motion) {
   recorder r;
   input_router ir{r};
@@ -82,7 +83,7 @@ TEST(input_router, absolute_pointer_becomes_relative_motion) {
   ir.pointer(100, 100, 0, 1, 0);    // wheel only: no PS/2 form
   using m = recorder::move;
   EXPECT_EQ(r.moves,
-            (std::vector<m>{{10, -5, 0}, {0, 0, 1}, {-10, 5, 2}, {0, 0, 0}}));
+            (std::vector<m>{{10, 5, 0}, {0, 0, 1}, {-10, -5, 2}, {0, 0, 0}}));
   EXPECT_EQ(ir.dropped(), 1u);
 }
 
@@ -92,7 +93,7 @@ TEST(input_router, long_jumps_are_split_into_ps2_sized_steps) {
   ir.pointer(0, 0, 0, 0, 0);
   ir.pointer(600, 10, 1, 0, 0);
   using m = recorder::move;
-  EXPECT_EQ(r.moves, (std::vector<m>{{255, 10, 1}, {255, 0, 1}, {90, 0, 1}}));
+  EXPECT_EQ(r.moves, (std::vector<m>{{255, -10, 1}, {255, 0, 1}, {90, 0, 1}}));
   r.moves.clear();
   ir.pointer(0, 10, 1, 0, 0);
   EXPECT_EQ(r.moves, (std::vector<m>{{-255, 0, 1}, {-255, 0, 1}, {-90, 0, 1}}));
