@@ -171,7 +171,15 @@ struct vrde_server::impl {
       log(s);
   }
 
+  /// Any failure leaves port() at 0 ("failed to start").
   caf::error start_locked() {
+    auto err = try_start();
+    if (err)
+      port = 0;
+    return err;
+  }
+
+  caf::error try_start() {
     if (cfg.auth_type == vrde_auth_type::guest)
       return make_vrde_error(vrde_errc::unsupported,
                              "VRDE guest authentication is not supported "
@@ -218,7 +226,6 @@ struct vrde_server::impl {
       return make_vrde_error(vrde_errc::start_failed,
                              "VRDE server: the event loop is not running");
     if (!srv) {
-      port = 0;
       return make_vrde_error(vrde_errc::start_failed,
                              "VRDE server failed to start on TCP/Ports "
                                  + cfg.ports + ": " + error_text(srv.error()));
@@ -461,10 +468,8 @@ void vrde_server::stop() {
 caf::expected<std::unique_ptr<vrde_server>>
 start_vrde(vrde_config cfg, tracked_frame_source& fb, vm_input& input,
            vrde_server::log_fn log) {
-  if (cfg.auth_type == vrde_auth_type::guest)
-    return make_vrde_error(vrde_errc::unsupported,
-                           "VRDE guest authentication is not supported "
-                           "(use --vrdeauthtype null or external)");
+  // Guest authentication is refused when the server starts listening (a
+  // VM with VRDE off runs whatever its auth type).
   auto p = std::make_unique<vrde_server::impl>(std::move(cfg), fb, input,
                                                std::move(log));
   auto loop = net::event_loop::start();

@@ -56,7 +56,8 @@ public:
   /// Logged-on clients, oldest first. Thread-safe.
   std::vector<vrde_connection> connections() const;
 
-  /// Disconnects everyone and stops listening; the destructor does too.
+  /// Disconnects everyone, stops listening and ends the server's threads;
+  /// final (the destructor does it too).
   void stop();
 
 private:
@@ -69,9 +70,10 @@ private:
 /// Starts the VRDE server. `fb` and `input` must outlive it. With
 /// cfg.enabled false the server object exists but does not listen
 /// (port() == -1) until set_enabled(true). Fails, naming the cause, for
-/// guest authentication, an unusable certificate, or no free port in
-/// cfg.ports. `log` receives connection and AUTH lines (never a password)
-/// from the server's threads.
+/// guest authentication (only when enabled), an unusable certificate, or
+/// no free port in cfg.ports (print status line "VRDE server failed to
+/// start." then, as VBoxHeadless does). `log` receives connection and AUTH
+/// lines (never a password) from the server's threads.
 caf::expected<std::unique_ptr<vrde_server>> start_vrde(vrde_config cfg,
                                                        tracked_frame_source& fb,
                                                        vm_input& input,

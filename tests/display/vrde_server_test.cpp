@@ -64,6 +64,14 @@ TEST(vrde_server, guest_authentication_is_refused_at_start) {
   EXPECT_NE(tb::error_text(s.error()).find("guest authentication is not "
                                            "supported"),
             std::string::npos);
+  // With VRDE off the VM still runs; enabling it names the problem.
+  c.enabled = false;
+  auto off = start_vrde(c, f.fb, f.in, {});
+  ASSERT_TRUE(off);
+  EXPECT_EQ((*off)->port(), -1);
+  auto err = (*off)->set_enabled(true);
+  EXPECT_NE(tb::error_text(err).find("guest authentication"),
+            std::string::npos);
 }
 
 TEST(vrde_server, disabled_then_enabled_then_off) {
