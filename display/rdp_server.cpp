@@ -182,9 +182,11 @@ private:
     sc.allow_unencrypted = cfg_.allow_unencrypted;
     sc.max_update_payload = cfg_.max_update_payload;
     sc.authenticate = cfg_.authenticate;
-    clients_.push_back(
-        client{id, s, std::make_unique<rdp_session>(sc, fb_, input_)});
+    clients_.emplace_back();
     auto it = std::prev(clients_.end());
+    it->id = id;
+    it->stream = s;
+    it->session = std::make_unique<rdp_session>(sc, fb_, input_);
     it->self = it;
     {
       std::lock_guard lock{mtx_};

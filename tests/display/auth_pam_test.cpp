@@ -20,6 +20,11 @@ int sh(const std::string& cmd) {
 class pam_user : public ::testing::Test {
 protected:
   void SetUp() override {
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan's crypt_r interceptor has no real function when libcrypt is
+    // only dlopen'ed (by pam_unix.so): the call jumps to address 0.
+    GTEST_SKIP() << "pam_unix crashes inside ASan's crypt interceptor";
+#endif
     if (geteuid() != 0)
       GTEST_SKIP() << "creating a local user needs root";
     if (access("/etc/pam.d/login", R_OK) != 0)
