@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$HERE/../build}
 EXITS=${EXITS:-50000}
 REPS=${REPS:-10}
-ANCHOR_SRC=${ANCHOR_SRC:-/work/shared/anchors/kvm-exit.c}
+ANCHOR_SRC=${ANCHOR_SRC:-$HERE/../../shared/anchors/kvm-exit.c}
 BIN=$BUILD/bin/vmm_exit
 [ -x "$BIN" ] || { echo "build vmm_exit first (cmake --build $BUILD --target vmm_exit)" >&2; exit 1; }
 out=$(mktemp); trap 'rm -f "$out" "$out.anchor"' EXIT
