@@ -35,7 +35,8 @@ class frame_tracker final : public tracked_frame_source {
 public:
   /// One bit per 4 KiB page of `memory` written since the last call (KVM's
   /// dirty log of the frame buffer region); an empty result means "unknown",
-  /// and every row is compared.
+  /// and every row is compared. Called from collect_damage()'s thread (the
+  /// VRDE server's event loop, every flush while clients are connected).
   using dirty_fn = std::function<std::vector<uint64_t>()>;
 
   /// `memory` must stay mapped while the tracker lives.

@@ -33,7 +33,8 @@ struct vrde_client_features {
 };
 
 /// Reads one of the VM's extradata keys at the moment it is needed (a user
-/// added with setextradata while the VM runs can log on at once).
+/// added with setextradata while the VM runs can log on at once). Called
+/// from the server's authentication threads: must be thread-safe.
 using extradata_fn =
     std::function<std::optional<std::string>(const std::string&)>;
 
