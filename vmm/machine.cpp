@@ -32,6 +32,10 @@ machine::build(engine& eng, const machine_spec& spec, machine_hooks hooks) {
 }
 
 machine::~machine() {
+  if (hooks_.display_mode) {
+    devices::display_mode gone{};
+    hooks_.display_mode(nullptr, gone);
+  }
   // vCPU cores go first (their executors have ended), then devices, then
   // the memory they point into.
   vcpus_.clear();
@@ -101,6 +105,27 @@ caf::error machine::put_scancodes(std::span<const uint8_t> codes) {
 std::vector<std::pair<std::string, std::string>>
 machine::device_summary() const {
   return devices_->summary();
+}
+
+void machine::put_mouse(int dx, int dy, uint8_t buttons) {
+  auto& d = *devices_;
+  std::lock_guard<std::mutex> guard{*d.kbd_lock};
+  d.kbd->mouse_event(dx, dy, buttons);
+}
+
+std::span<const uint8_t> machine::display_vram() const {
+  auto* r = devices_ ? devices_->vram : nullptr;
+  if (!r)
+    return {};
+  return {r->host, r->size};
+}
+
+std::vector<uint64_t> machine::display_dirty_log() {
+  auto* r = devices_ ? devices_->vram : nullptr;
+  if (!r)
+    return {};
+  auto bits = vm_->dirty_log(r->slot, r->size);
+  return bits ? std::move(*bits) : std::vector<uint64_t>{};
 }
 
 } // namespace tb::vmm

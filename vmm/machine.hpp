@@ -21,7 +21,13 @@
 #include "vmm/io_bus.hpp"
 #include "vmm/vcpu_executor.hpp"
 
+namespace tb::devices {
+struct display_mode;
+} // namespace tb::devices
+
 namespace tb::vmm {
+
+class machine;
 
 /// The boot display (Bochs display adapter, PCI 1234:1111).
 struct display_spec {
@@ -63,6 +69,11 @@ struct machine_hooks {
   std::function<void(const std::string&)> log;
   /// Where disk (storage) actors live; needed when the spec has disks.
   caf::actor_system* sys = nullptr;
+  /// The display's mode as the guest (or the boot setup) sets it, with the
+  /// machine it belongs to; called with nullptr from the machine's
+  /// destructor before its memory goes away (a reset rebuilds the machine),
+  /// so a remote display can re-attach to the new one.
+  std::function<void(machine*, const devices::display_mode&)> display_mode;
 };
 
 struct machine_devices;
@@ -90,6 +101,14 @@ public:
   caf::error press_power_button();
   /// Queues set-1 scancodes on the PS/2 keyboard.
   caf::error put_scancodes(std::span<const uint8_t> codes);
+  /// Moves the PS/2 mouse (i8042::mouse_event convention, dy > 0 up).
+  void put_mouse(int dx, int dy, uint8_t buttons);
+  /// The display's video memory; empty without a display. Valid while the
+  /// machine lives.
+  std::span<const uint8_t> display_vram() const;
+  /// One bit per 4 KiB page of video memory written since the last call
+  /// (KVM's dirty log); empty when unknown.
+  std::vector<uint64_t> display_dirty_log();
   /// Every device's saved state by name (for capture/teleport).
   std::vector<std::pair<std::string, std::string>> device_summary() const;
 

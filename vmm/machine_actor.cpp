@@ -30,6 +30,7 @@ machine_hooks make_machine_hooks(std::shared_ptr<event_relay> relay,
   h.serial_out = opts.serial_out;
   h.log = opts.log;
   h.sys = opts.sys;
+  h.display_mode = opts.display_mode;
   h.on_event = [relay](uint32_t index, const std::string& kind,
                        const std::string& detail) {
     machine_actor target;

@@ -26,6 +26,9 @@ struct machine_options {
   caf::actor_system* sys = nullptr;
   /// Listeners from the start, so no early state change is missed.
   std::vector<state_listener_actor> listeners;
+  /// Display mode changes and re-attachment (machine_hooks::display_mode);
+  /// survives resets.
+  std::function<void(machine*, const devices::display_mode&)> display_mode;
 };
 
 /// Routes vCPU and device events to the machine actor once it exists.

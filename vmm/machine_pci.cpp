@@ -58,7 +58,9 @@ caf::error machine::build_pci() {
                                       d.vram->host, d.vram->flags))
     return err;
   auto log = hooks_.log;
-  auto on_mode = [log](const devices::display_mode& m) {
+  auto on_mode = [this, log](const devices::display_mode& m) {
+    if (hooks_.display_mode)
+      hooks_.display_mode(this, m);
     if (log)
       log("Display: " + std::string{m.enabled ? "" : "disabled, "}
           + std::to_string(m.width) + "x" + std::to_string(m.height) + "x"

@@ -2,12 +2,14 @@
 // and the wait for the guest to power off.
 #include "headless.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 
 #include <fcntl.h>
@@ -25,7 +27,10 @@
 #include "actors/messages/all.hpp"
 #include "actors/runtime.hpp"
 #include "cluster/vm_link.hpp"
+#include "display/vrde_config.hpp"
+#include "display/vrde_server.hpp"
 #include "settings/paths.hpp"
+#include "vm_screen.hpp"
 #include "vmm/host_check.hpp"
 #include "vmm/machine_actor.hpp"
 #include "vmm/vm_log.hpp"
@@ -108,6 +113,7 @@ public:
 
 private:
   int prepare();
+  int start_vrde();
   int start();
   void wait();
   void log(const std::string& line) {
@@ -134,6 +140,12 @@ private:
   vmm::machine_actor machine_;
   vmm::state_listener_actor listener_;
   std::optional<cluster::vm_link> link_;
+  // The screen outlives the server that reads it; both outlive the actors
+  // (destroyed after sys_, whose reset joins every vCPU thread).
+  vm_screen screen_;
+  std::unique_ptr<display::vrde_server> vrde_;
+  std::shared_ptr<std::atomic<int>> vrde_port_ =
+      std::make_shared<std::atomic<int>>(-1);
 };
 
 int session::prepare() {
@@ -166,6 +178,46 @@ int session::prepare() {
   return 0;
 }
 
+/// Starts the RDP server when --vrde or the settings enable it, and prints
+/// VBoxHeadless's status line.
+int session::start_vrde() {
+  bool on = opts_.vrde == "on"
+            || (opts_.vrde != "off" && cfg_->hardware().vrde.enabled);
+  if (!on)
+    return 0;
+  // A copy: the server's authentication threads read it.
+  auto extra = std::make_shared<std::map<std::string, std::string>>();
+  for (auto& [k, v] : cfg_->extradata_all())
+    (*extra)[k] = v;
+  auto lookup = [extra](const std::string& key) -> std::optional<std::string> {
+    auto it = extra->find(key);
+    if (it == extra->end())
+      return std::nullopt;
+    return it->second;
+  };
+  auto cfg = display::make_vrde_config(cfg_->hardware().vrde, lookup,
+                                       global_->properties().vrde_auth_library,
+                                       cfg_->folder());
+  if (!cfg)
+    return fail(error_text(cfg.error()));
+  cfg->enabled = true;
+  auto srv = display::start_vrde(std::move(*cfg), screen_, screen_,
+                                 [this](const std::string& l) { log(l); });
+  if (!srv) {
+    log("VRDE: " + error_text(srv.error()));
+    std::fprintf(stderr, "Error: %s\n", error_text(srv.error()).c_str());
+    std::printf("VRDE server failed to start.\n");
+    vrde_port_->store(0);
+    return 0;
+  }
+  vrde_ = std::move(*srv);
+  vrde_port_->store(vrde_->port());
+  auto status = vrde_->status_line();
+  log(status);
+  std::printf("%s\n", status.c_str());
+  return 0;
+}
+
 int session::start() {
   auto host = vmm::detect_host();
   log(std::string{"telebox VM process "} + version + " for '" + spec_.name
@@ -191,6 +243,11 @@ int session::start() {
   mo.start_paused = opts_.start_paused;
   mo.log = [this](const std::string& line) { log(line); };
   mo.serial_out = [s = serial_](std::span<const uint8_t> b) { s.write(b); };
+  if (vrde_)
+    mo.display_mode = [scr = &screen_](vmm::machine* m,
+                                       const devices::display_mode& mode) {
+      scr->on_mode(m, mode);
+    };
   auto relay = vmm::make_event_relay();
   auto make_system = [this] {
     sys_cfg_.emplace();
@@ -227,8 +284,8 @@ int session::start() {
       return fail(error_text(link.error()));
     }
     link_ = std::move(*link);
-    report = [link = *link_](const vmm::state_change& ev) {
-      link.report(ev.state);
+    report = [link = *link_, port = vrde_port_](const vmm::state_change& ev) {
+      link.report(ev.state, port->load());
     };
   }
   listener_ = sys_->spawn(listener_impl, res_, report);
@@ -349,9 +406,8 @@ int session::run() {
     std::fprintf(stderr, "Warning: %s\n", w.c_str());
     log("Warning: " + w);
   }
-  if (opts_.vrde == "on"
-      || (opts_.vrde != "off" && cfg_->hardware().vrde.enabled))
-    std::printf("VRDE server is inactive.\n");
+  if (int rc = start_vrde())
+    return rc;
   if (int rc = start()) {
     sys_.reset();
     return rc;
@@ -373,6 +429,7 @@ int session::run() {
   machine_ = nullptr;
   listener_ = nullptr;
   sys_.reset(); // Joins every detached actor: no vCPU thread outlives this.
+  vrde_.reset();
   log("All VM threads joined");
   return state == "poweroff" ? 0 : 1;
 }
