@@ -169,9 +169,15 @@ TEST_F(headless_e2e, unknown_machine_and_bad_option_are_errors) {
   EXPECT_EQ(wait_exit(spawn({"--startvm", "probe", "--vrde", "maybe"})), 2);
 }
 
-TEST_F(headless_e2e, vrde_on_says_the_server_is_inactive) {
+TEST_F(headless_e2e, vrde_on_starts_the_server) {
   make_vm("telebox.poweroff=1");
   EXPECT_EQ(wait_exit(spawn({"--startvm", "probe", "--vrde", "on"})), 0);
-  EXPECT_NE(slurp(home_ / "stdout").find("VRDE server is inactive."),
-            std::string::npos);
+  // The default port 3389 may be taken on a shared host: then VBoxHeadless's
+  // failure line is the right answer.
+  auto out = slurp(home_ / "stdout");
+  EXPECT_TRUE(out.find("VRDE server is listening on port 3389.")
+                  != std::string::npos
+              || out.find("VRDE server failed to start.") != std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("VRDE server is inactive."), std::string::npos);
 }
