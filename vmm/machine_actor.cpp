@@ -213,6 +213,28 @@ void reset(self_ptr self, const std::string& why) {
   });
 }
 
+/// Starts a transition that stops the executors (`start`: reset or power
+/// off) and answers with the status once it is over.
+caf::result<machine_status> stop_and_answer(self_ptr self, const char* verb,
+                                            void (*start)(self_ptr,
+                                                          const std::string&),
+                                            const std::string& why) {
+  auto& st = self->state;
+  if (st.busy || !st.m)
+    return busy_error(self, verb);
+  auto rp = self->make_response_promise<machine_status>();
+  start(self, why);
+  if (!st.busy) { // Nothing to wait for: already done.
+    rp.deliver(status_of(self));
+    return rp;
+  }
+  st.after_stop = [self, rp, f = std::move(st.after_stop)]() mutable {
+    f();
+    rp.deliver(status_of(self));
+  };
+  return rp;
+}
+
 void on_event(self_ptr self, const vcpu_event& ev) {
   auto& st = self->state;
   if (st.busy || !st.m)
@@ -285,36 +307,11 @@ machine_impl(self_ptr self, std::shared_ptr<engine> eng, machine_spec spec,
         return rp;
       },
       [self](reset_atom) -> caf::result<machine_status> {
-        auto& st = self->state;
-        if (st.busy || !st.m)
-          return busy_error(self, "reset");
-        auto rp = self->make_response_promise<machine_status>();
-        reset(self, "reset by request");
-        if (!st.busy) { // Nothing to wait for: already done.
-          rp.deliver(status_of(self));
-          return rp;
-        }
-        st.after_stop = [self, rp, f = std::move(st.after_stop)]() mutable {
-          f();
-          rp.deliver(status_of(self));
-        };
-        return rp;
+        return stop_and_answer(self, "reset", reset, "reset by request");
       },
       [self](poweroff_atom) -> caf::result<machine_status> {
-        auto& st = self->state;
-        if (st.busy || !st.m)
-          return busy_error(self, "power off");
-        auto rp = self->make_response_promise<machine_status>();
-        power_off(self, "powered off by request");
-        if (!st.busy) { // Nothing to wait for: already done.
-          rp.deliver(status_of(self));
-          return rp;
-        }
-        st.after_stop = [self, rp, f = std::move(st.after_stop)]() mutable {
-          f();
-          rp.deliver(status_of(self));
-        };
-        return rp;
+        return stop_and_answer(self, "power off", power_off,
+                               "powered off by request");
       },
       [self](acpi_button_atom) -> caf::result<machine_status> {
         auto& st = self->state;
