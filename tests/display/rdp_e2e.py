@@ -17,6 +17,8 @@ import sys
 import threading
 import time
 
+from x_session import start_xvfb, stop_process
+
 SERVER, WORK = sys.argv[1], sys.argv[2]
 os.makedirs(WORK, exist_ok=True)
 BLOCK = 128
@@ -76,43 +78,12 @@ class Server:
         return False
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 class Xvfb:
     def __init__(self):
-        r, w = os.pipe()
-        self.proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24",
-             "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
-        os.close(w)
-        data = b""
-        deadline = time.time() + 10
-        while not data.endswith(b"\n") and time.time() < deadline:
-            chunk = os.read(r, 16)
-            if not chunk:
-                break
-            data += chunk
-        os.close(r)
-        self.display = ":" + data.decode().strip()
-        self.env = dict(os.environ, DISPLAY=self.display)
-        # Other sessions on this machine run X servers too: make sure this
-        # one answers before a client is pointed at it.
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            ok = subprocess.run(["xdotool", "getdisplaygeometry"],
-                                env=self.env, capture_output=True,
-                                timeout=10).returncode == 0
-            if ok:
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"Xvfb on {self.display} does not answer")
+        self.proc, self.display, self.env = start_xvfb("1280x1024x24")
 
     def shot(self, path=None):
         out = subprocess.run(["import", "-window", "root", "-depth", "8", "ppm:-"],
@@ -126,12 +97,7 @@ class Xvfb:
         return img
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def parse_ppm(b):

@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 
+from x_session import start_xvfb, stop_process
+
 SERVER, WORK = sys.argv[1], sys.argv[2]
 os.makedirs(WORK, exist_ok=True)
 started = []
@@ -59,12 +61,7 @@ class Server:
         return False
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         Server.n += 1
         with open(f"{WORK}/server{Server.n}.log", "w") as f:
             f.write("\n".join(self.lines) + f"\nexit {self.proc.returncode}\n")
@@ -75,27 +72,8 @@ Server.n = 0
 
 class Xvfb:
     def __init__(self):
-        r, w = os.pipe()
-        self.proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24",
-             "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
+        self.proc, _, self.env = start_xvfb("1024x768x24")
         started.append(self.proc)
-        os.close(w)
-        data = b""
-        deadline = time.time() + 10
-        while not data.endswith(b"\n") and time.time() < deadline:
-            chunk = os.read(r, 16)
-            if not chunk:
-                break
-            data += chunk
-        os.close(r)
-        self.env = dict(os.environ, DISPLAY=":" + data.decode().strip())
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if subprocess.run(["xdotool", "getdisplaygeometry"], env=self.env,
-                              capture_output=True, timeout=10).returncode == 0:
-                break
-            time.sleep(0.1)
 
     def colours(self):
         """Counts of pure red and pure green pixels on the screen."""
@@ -113,12 +91,7 @@ class Xvfb:
         return red, green
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def auth_only(port, user="test", password="test", host="127.0.0.1",
