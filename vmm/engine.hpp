@@ -112,6 +112,25 @@ public:
   virtual caf::error set_irq_line(uint32_t gsi, bool level) = 0;
   virtual caf::expected<std::unique_ptr<engine_vcpu>>
   create_vcpu(uint32_t index) = 0;
+
+  /// Interrupt controllers, PIT and clock (teleport, saved state). Only
+  /// while every vCPU is paused.
+  virtual caf::expected<platform_state> capture_platform() = 0;
+  virtual caf::error restore_platform(const platform_state& st) = 0;
+
+  /// Lets guest writes of `len` bytes to `address` (MMIO, or a port when
+  /// `pio`) signal eventfd `fd` inside the kernel instead of exiting to the
+  /// VMM (a virtqueue notify costs no userspace exit).
+  virtual caf::error add_ioeventfd(uint64_t address, uint32_t len, int fd,
+                                   bool pio) = 0;
+  virtual caf::error remove_ioeventfd(uint64_t address, uint32_t len, int fd,
+                                      bool pio) = 0;
+  /// Writing eventfd `fd` raises line `gsi` without an ioctl from the VMM.
+  /// With `resample_fd` >= 0 the line is level-triggered: the engine lowers
+  /// it at the guest's EOI and signals `resample_fd`, and the device
+  /// raises it again while its interrupt is still pending.
+  virtual caf::error add_irqfd(uint32_t gsi, int fd, int resample_fd) = 0;
+  virtual caf::error remove_irqfd(uint32_t gsi, int fd) = 0;
 };
 
 /// What the host's engine offers.

@@ -279,6 +279,32 @@ public:
         index, std::move(fd), static_cast<kvm_run*>(run), run_size_, msrs_)};
   }
 
+  caf::expected<platform_state> capture_platform() override {
+    return kvm_capture_platform(fd_.get());
+  }
+
+  caf::error restore_platform(const platform_state& st) override {
+    return kvm_restore_platform(fd_.get(), st);
+  }
+
+  caf::error add_ioeventfd(uint64_t address, uint32_t len, int fd,
+                           bool pio) override {
+    return kvm_ioeventfd(fd_.get(), address, len, fd, pio, false);
+  }
+
+  caf::error remove_ioeventfd(uint64_t address, uint32_t len, int fd,
+                              bool pio) override {
+    return kvm_ioeventfd(fd_.get(), address, len, fd, pio, true);
+  }
+
+  caf::error add_irqfd(uint32_t gsi, int fd, int resample_fd) override {
+    return kvm_irqfd(fd_.get(), gsi, fd, resample_fd, false);
+  }
+
+  caf::error remove_irqfd(uint32_t gsi, int fd) override {
+    return kvm_irqfd(fd_.get(), gsi, fd, -1, true);
+  }
+
 private:
   int kvm_fd_;
   unique_fd fd_;

@@ -30,4 +30,12 @@ caf::expected<vcpu_state> kvm_capture(int vcpu_fd, uint32_t index,
                                       const kvm_msr_list_cache& msrs);
 caf::error kvm_restore(int vcpu_fd, const vcpu_state& st);
 
+// VM-wide state and eventfd bindings (kvm_platform.cpp).
+caf::expected<platform_state> kvm_capture_platform(int vm_fd);
+caf::error kvm_restore_platform(int vm_fd, const platform_state& st);
+caf::error kvm_ioeventfd(int vm_fd, uint64_t address, uint32_t len, int fd,
+                         bool pio, bool remove);
+caf::error kvm_irqfd(int vm_fd, uint32_t gsi, int fd, int resample_fd,
+                     bool remove);
+
 } // namespace tb::vmm

@@ -72,4 +72,12 @@ struct vcpu_state {
   std::vector<msr_value> msrs;
 };
 
+/// The VM-wide state outside the vCPUs, captured while every vCPU is
+/// paused: both PICs, the IOAPIC, the PIT and the guest clock, each the
+/// engine's native structure (`engine` names the format as above).
+struct platform_state {
+  std::string engine;
+  std::vector<uint8_t> pic_master, pic_slave, ioapic, pit, clock;
+};
+
 } // namespace tb::vmm

@@ -163,3 +163,37 @@ TEST_F(executor_e2e, capture_and_restore_only_while_paused) {
   EXPECT_GT(r_.uart.text().size(), ticks);
   EXPECT_EQ(ask<vcpu_report>(exec, stop_atom_v).state, "stopped");
 }
+
+TEST_F(executor_e2e, platform_state_round_trips_into_a_fresh_vm) {
+  build(r_, "telebox.ticker=10");
+  auto exec = spawn_vcpu_executor(*sys_, r_.core);
+  ASSERT_TRUE(wait_for(r_.uart, "TK 1 "));
+  EXPECT_EQ(ask<vcpu_report>(exec, pause_atom_v).state, "paused");
+  auto st = r_.vm->capture_platform();
+  ASSERT_TRUE(st) << tb::error_text(st.error());
+  EXPECT_EQ(st->engine, "kvm-x86-1");
+  EXPECT_FALSE(st->pic_master.empty());
+  EXPECT_FALSE(st->ioapic.empty());
+  EXPECT_FALSE(st->pit.empty());
+  EXPECT_FALSE(st->clock.empty());
+  // A second VM takes the state and gives the same controllers back.
+  auto vm2 = r_.eng->create_vm();
+  ASSERT_TRUE(vm2);
+  ASSERT_FALSE((*vm2)->create_platform());
+  auto err = (*vm2)->restore_platform(*st);
+  EXPECT_FALSE(err) << tb::error_text(err);
+  auto back = (*vm2)->capture_platform();
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->pic_master, st->pic_master);
+  EXPECT_EQ(back->pic_slave, st->pic_slave);
+  EXPECT_EQ(back->ioapic, st->ioapic);
+  // A blob of the wrong size is refused with a reason, not loaded.
+  auto bad = *st;
+  bad.pit.resize(3);
+  auto why = (*vm2)->restore_platform(bad);
+  EXPECT_EQ(tb::error_text(why),
+            "saved PIT state has 3 bytes, this host's KVM expects "
+                + std::to_string(st->pit.size()));
+  EXPECT_EQ(ask<vcpu_report>(exec, resume_atom_v).state, "running");
+  EXPECT_EQ(ask<vcpu_report>(exec, stop_atom_v).state, "stopped");
+}
