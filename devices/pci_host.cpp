@@ -55,14 +55,11 @@ void pci_host::pio_read(uint16_t offset, std::span<uint8_t> data) {
     ++counters_.ignored_reads;
     return;
   }
-  uint16_t reg = 0;
-  bool bridge = (config_address_ & 0x8000ff00u) == 0x80000000u
-                && !((config_address_ >> 16) & 0xff);
-  uint16_t at = uint16_t((config_address_ & 0xfc) + (offset - 4));
-  if (bridge) {
-    bridge_.read(at, data);
+  if (selects_bridge()) {
+    bridge_.read(data_register(offset), data);
     return;
   }
+  uint16_t reg = 0;
   if (auto* f = selected(reg))
     f->config_read(uint16_t(reg + (offset - 4)), data);
 }
@@ -83,16 +80,22 @@ void pci_host::pio_write(uint16_t offset, std::span<const uint8_t> data) {
     ++counters_.ignored_writes;
     return;
   }
-  uint16_t reg = 0;
-  bool bridge = (config_address_ & 0x8000ff00u) == 0x80000000u
-                && !((config_address_ >> 16) & 0xff);
-  uint16_t at = uint16_t((config_address_ & 0xfc) + (offset - 4));
-  if (bridge) {
-    bridge_.write(at, data);
+  if (selects_bridge()) {
+    bridge_.write(data_register(offset), data);
     return;
   }
+  uint16_t reg = 0;
   if (auto* f = selected(reg))
     f->config_write(uint16_t(reg + (offset - 4)), data);
+}
+
+bool pci_host::selects_bridge() const {
+  return (config_address_ & 0x8000ff00u) == 0x80000000u
+         && !((config_address_ >> 16) & 0xff);
+}
+
+uint16_t pci_host::data_register(uint16_t offset) const {
+  return uint16_t((config_address_ & 0xfc) + (offset - 4));
 }
 
 pci_host_state pci_host::save() const {

@@ -55,6 +55,10 @@ public:
 
 private:
   pci_function* selected(uint16_t& reg) const;
+  /// CONFIG_ADDRESS selects bus 0, device 0, function 0 (the bridge).
+  bool selects_bridge() const;
+  /// The config register a CONFIG_DATA access at `offset` (4-7) reaches.
+  uint16_t data_register(uint16_t offset) const;
 
   uint32_t config_address_ = 0;
   std::function<void()> reset_request_;

@@ -16,6 +16,7 @@
 #include "vmm/engine.hpp"
 #include "vmm/errors.hpp"
 #include "vmm/host_check.hpp"
+#include "vmm/kvm_blob.hpp"
 #include "vmm/kvm_state.hpp"
 
 namespace tb::vmm {
@@ -59,9 +60,7 @@ private:
   int fd_;
 };
 
-caf::error ioctl_error(const char* what) {
-  return make_errno_error(vmm_errc::kvm_failed, what, errno);
-}
+using kvm_detail::ioctl_error;
 
 class kvm_vcpu final : public engine_vcpu {
 public:

@@ -6,25 +6,19 @@
 #include <sys/ioctl.h>
 
 #include "vmm/errors.hpp"
+#include "vmm/kvm_blob.hpp"
 #include "vmm/kvm_state.hpp"
 
 namespace tb::vmm {
 
 namespace {
 
-caf::error ioctl_error(const char* what) {
-  return make_errno_error(vmm_errc::kvm_failed, what, errno);
-}
-
-template <class T> std::vector<uint8_t> to_blob(const T& x) {
-  std::vector<uint8_t> out(sizeof(T));
-  std::memcpy(out.data(), &x, sizeof(T));
-  return out;
-}
+using kvm_detail::ioctl_error;
+using kvm_detail::to_blob;
 
 template <class T>
 caf::error from_blob(const std::vector<uint8_t>& blob, T& x, const char* what) {
-  if (blob.size() != sizeof(T))
+  if (!kvm_detail::from_blob(blob, x))
     return make_vmm_error(
         vmm_errc::bad_state,
         std::string{"saved "} + what + " has " + std::to_string(blob.size())

@@ -11,10 +11,15 @@
 #include <sys/ioctl.h>
 
 #include "vmm/errors.hpp"
+#include "vmm/kvm_blob.hpp"
 
 namespace tb::vmm {
 
 namespace {
+
+using kvm_detail::from_blob;
+using kvm_detail::ioctl_error;
+using kvm_detail::to_blob;
 
 // <linux/kvm.h> declares its flexible arrays with __DECLARE_FLEX_ARRAY,
 // which in C++ adds an empty struct: kvm_cpuid2 grows from 8 to 12 bytes,
@@ -54,10 +59,6 @@ template <class Head, class E> struct c_array {
   E* entries() { return reinterpret_cast<E*>(buf.data() + sizeof(Head)); }
 };
 
-caf::error ioctl_error(const char* what) {
-  return make_errno_error(vmm_errc::kvm_failed, what, errno);
-}
-
 /// MSRs to keep across save/restore when the host's KVM lists them.
 constexpr uint32_t wanted_msrs[] = {
     0x10,       0x3b,       0x48,       0x174,      0x175,      0x176,
@@ -70,19 +71,6 @@ constexpr uint32_t wanted_msrs[] = {
     0x205,      0x206,      0x207,      0x208,      0x209,      0x20a,
     0x20b,      0x20c,      0x20d,      0x20e,      0x20f,
 };
-
-template <class T> std::vector<uint8_t> to_blob(const T& x) {
-  std::vector<uint8_t> out(sizeof(T));
-  std::memcpy(out.data(), &x, sizeof(T));
-  return out;
-}
-
-template <class T> bool from_blob(const std::vector<uint8_t>& blob, T& x) {
-  if (blob.size() != sizeof(T))
-    return false;
-  std::memcpy(&x, blob.data(), sizeof(T));
-  return true;
-}
 
 kvm_segment to_kvm(const x86_segment& s) {
   kvm_segment k{};
