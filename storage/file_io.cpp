@@ -74,18 +74,18 @@ uint64_t allocated_size(int fd) {
 }
 
 bool all_zero(std::span<const uint8_t> data) {
-  // Word-wise scan; random data exits on the first word.
-  size_t i = 0;
-  for (; i + 8 <= data.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, data.data() + i, 8);
-    if (w != 0)
-      return false;
-  }
-  for (; i < data.size(); ++i)
+  // The first 64 bytes byte by byte: random data exits here. Once they are
+  // zero, memcmp of the buffer with itself shifted by 64 checks the rest
+  // (p[i] == p[i + 64] for all i, so by induction all are zero) with
+  // glibc's vector code, several times faster than a word loop.
+  constexpr size_t head = 64;
+  size_t n = std::min(data.size(), head);
+  for (size_t i = 0; i < n; ++i)
     if (data[i] != 0)
       return false;
-  return true;
+  return data.size() <= head
+         || std::memcmp(data.data(), data.data() + head, data.size() - head)
+                == 0;
 }
 
 aligned_buffer::aligned_buffer(size_t size) : size_(size) {

@@ -1,5 +1,14 @@
 // convert_medium: copies any medium into a new VDI or raw file, block by
 // block, leaving unallocated and all-zero blocks out of the output.
+//
+// The output's data goes out with O_DIRECT from the copy buffers. Buffered
+// writes would take 1 GiB of fresh page cache per GiB converted; on this
+// VM host (virtio-balloon free page reporting) freed guest memory is handed
+// back to the host, and touching it again costs a host fault per page,
+// which held buffered output to 230-360 MiB/s whenever the memory had been
+// free for more than about 2 s (1.5-2.4 GiB/s right after a free). Direct
+// writes reuse the same few buffers and run at the device's 1.3-1.6 GiB/s
+// either way, leave no dirty cache behind, and make the final flush cheap.
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -20,9 +29,9 @@ namespace tb::storage {
 
 namespace {
 
-constexpr uint64_t chunk_blocks =
-    2;                             // MiB per read, small enough to stay in L2.
-constexpr size_t copy_threads = 4; // Reads and writes overlap on 2 cores.
+constexpr uint64_t chunk_blocks = 4;    // Blocks (MiB) per read and write.
+constexpr size_t copy_threads = 4;      // Reads and writes overlap on 2 cores.
+constexpr uint64_t direct_align = 4096; // Offsets, lengths and buffers.
 
 // The output side: where each block of data goes, and what closes the file.
 // put() may run on several threads at once.
@@ -43,6 +52,9 @@ public:
   uint32_t block_size() const { return vdi_default_block_size; }
 
   caf::error start() {
+    // Without O_DIRECT support (tmpfs before Linux 6.6, some FUSE file
+    // systems) everything goes through fd_.
+    direct_ = unique_fd{::open(path_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC)};
     uint64_t end = format_ == medium_format::vdi
                        ? header_.file_size_for(header_.blocks_allocated)
                        : size_;
@@ -62,9 +74,9 @@ public:
   /// short at the end of the disk).
   caf::error put(uint64_t first, std::span<const uint8_t> data) {
     if (format_ != medium_format::vdi)
-      return pwrite_full(fd_, data, first * block_size(), path_);
+      return write_data(data, first * block_size());
     if (fixed_)
-      return pwrite_full(fd_, data, header_.data_offset(first), path_);
+      return write_data(data, header_.data_offset(first));
     // Dynamic VDI: a run of blocks gets consecutive data blocks, so it
     // stays one write; the map is only written at the end.
     uint64_t count = (data.size() + block_size() - 1) / block_size();
@@ -76,12 +88,16 @@ public:
     }
     for (uint64_t i = 0; i < count; ++i)
       map_[first + i] = static_cast<uint32_t>(n + i);
-    return pwrite_full(fd_, data, header_.data_offset(n), path_);
+    return write_data(data, header_.data_offset(n));
   }
 
   /// Sizes the file to whole blocks, writes the map and then the header,
   /// and flushes when `durable`.
   caf::error finish(bool durable) {
+    // Durable: the data reaches the disk before the map that points at it.
+    if (durable)
+      if (auto err = sync_data(fd_, path_))
+        return err;
     if (format_ == medium_format::vdi) {
       // Short tail blocks are padded to a whole block as VBox and QEMU
       // expect.
@@ -101,7 +117,24 @@ public:
   }
 
 private:
+  // Whole pages go through direct_; a short tail (the last piece of a disk
+  // whose size is no multiple of 4 KiB) starts on a page of its own, so the
+  // page cache never holds a page that a direct write also covers.
+  caf::error write_data(std::span<const uint8_t> data, uint64_t offset) {
+    size_t whole = data.size() / direct_align * direct_align;
+    if (direct_ && whole > 0 && offset % direct_align == 0
+        && reinterpret_cast<uintptr_t>(data.data()) % direct_align == 0) {
+      if (auto err =
+              pwrite_full(direct_.get(), data.first(whole), offset, path_))
+        return err;
+      data = data.subspan(whole);
+      offset += whole;
+    }
+    return data.empty() ? caf::error{} : pwrite_full(fd_, data, offset, path_);
+  }
+
   int fd_;
+  unique_fd direct_; ///< O_DIRECT twin of fd_, or none.
   std::string path_;
   medium_format format_;
   bool fixed_;
