@@ -3,6 +3,7 @@
 
 #include "vmm/errors.hpp"
 #include "vmm/machine_devices.hpp"
+#include "vmm/mp_table.hpp"
 
 namespace tb::vmm {
 
@@ -52,9 +53,21 @@ caf::error machine::load_kernel() {
   if (!plan)
     return plan.error();
   plan_ = std::move(*plan);
+  if (auto err = write_mp_table(*memory_, mp_spec()))
+    return err;
   if (hooks_.log)
     hooks_.log(plan_.summary);
   return caf::none;
+}
+
+mp_table_spec machine::mp_spec() const {
+  mp_table_spec mp;
+  mp.cpus = spec_.cpus;
+  // Disk i sits in PCI slot 2 + i with INTA# on GSI 10 or 11
+  // (machine_storage.cpp); the display raises no interrupt.
+  for (size_t i = 0; i < spec_.disks.size(); ++i)
+    mp.pci.push_back({uint8_t(2 + i), 1, uint8_t(10 + i % 2)});
+  return mp;
 }
 
 caf::error machine::build_vcpus(engine& eng) {

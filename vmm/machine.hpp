@@ -28,6 +28,7 @@ struct display_mode;
 namespace tb::vmm {
 
 class machine;
+struct mp_table_spec;
 
 /// The boot display (Bochs display adapter, PCI 1234:1111).
 struct display_spec {
@@ -119,6 +120,7 @@ private:
   caf::error build_pci();
   caf::error build_storage();
   caf::error load_kernel();
+  mp_table_spec mp_spec() const;
   caf::error build_vcpus(engine& eng);
   void move_display_bar(unsigned index, const devices::pci_bar& bar);
   void move_disk_bar(size_t disk, unsigned index, const devices::pci_bar& bar);
