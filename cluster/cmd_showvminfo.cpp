@@ -441,9 +441,13 @@ std::string vrde_prop(const settings::vrde_settings& v, const std::string& k) {
   return val;
 }
 
+/// A running VM's RemoteDisplay is what its VM process runs (controlvm
+/// vrde on|off changes it there): its reported port says whether the
+/// server is enabled (-1 = off, 0 = failed to start, else the bound port).
 void show_vrde(report& r, const settings::vrde_settings& v, int32_t port,
                bool running) {
-  if (!v.enabled) {
+  bool enabled = running ? port != -1 : v.enabled;
+  if (!enabled) {
     if (r.mr())
       r.line("vrde=\"off\"");
     else

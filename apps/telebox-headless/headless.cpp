@@ -27,9 +27,11 @@
 #include "actors/messages/all.hpp"
 #include "actors/runtime.hpp"
 #include "cluster/vm_link.hpp"
+#include "control_vrde.hpp"
 #include "display/vrde_config.hpp"
 #include "display/vrde_server.hpp"
 #include "settings/paths.hpp"
+#include "teleport_session.hpp"
 #include "vm_screen.hpp"
 #include "vmm/host_check.hpp"
 #include "vmm/machine_actor.hpp"
@@ -101,7 +103,7 @@ std::string current_state(run_result& res) {
 }
 
 bool terminal(const std::string& s) {
-  return s == "poweroff" || s == "aborted";
+  return s == "poweroff" || s == "aborted" || s == "teleported";
 }
 
 /// Everything one run holds, in destruction order (actors before logs).
@@ -116,6 +118,7 @@ private:
   int start_vrde();
   int start();
   void wait();
+  int run_target();
   void log(const std::string& line) {
     if (log_)
       log_->line(line);
@@ -124,6 +127,7 @@ private:
   cluster::control_handler control_handler();
   void put_scancodes(caf::scoped_actor& self, const host::cli_request& req,
                      host::cli_reply& out);
+  host::cli_reply control_vrde(const host::cli_request& req);
 
   options opts_;
   std::optional<settings::global_config> global_;
@@ -138,6 +142,8 @@ private:
   std::optional<caf::actor_system_config> sys_cfg_;
   std::optional<caf::actor_system> sys_;
   vmm::machine_actor machine_;
+  bool target_ = false; ///< Waits for an incoming teleport (teleport_*.cpp).
+  std::function<caf::expected<vmm::machine_actor>()> build_target_;
   vmm::state_listener_actor listener_;
   std::optional<cluster::vm_link> link_;
   // The screen outlives the server that reads it; both outlive the actors
@@ -146,6 +152,7 @@ private:
   std::unique_ptr<display::vrde_server> vrde_;
   std::shared_ptr<std::atomic<int>> vrde_port_ =
       std::make_shared<std::atomic<int>>(-1);
+  std::optional<vrde_control> vrde_control_; ///< controlvm vrde* state
 };
 
 int session::prepare() {
@@ -178,13 +185,13 @@ int session::prepare() {
   return 0;
 }
 
-/// Starts the RDP server when --vrde or the settings enable it, and prints
+/// Creates the RDP server (listening when --vrde or the settings enable
+/// it, idle otherwise so `controlvm vrde on` can start it) and prints
 /// VBoxHeadless's status line.
 int session::start_vrde() {
-  bool on = opts_.vrde == "on"
-            || (opts_.vrde != "off" && cfg_->hardware().vrde.enabled);
-  if (!on)
-    return 0;
+  auto vrde = cfg_->hardware().vrde;
+  if (opts_.vrde == "on" || opts_.vrde == "off")
+    vrde.enabled = opts_.vrde == "on";
   // A copy: the server's authentication threads read it.
   auto extra = std::make_shared<std::map<std::string, std::string>>();
   for (auto& [k, v] : cfg_->extradata_all())
@@ -195,27 +202,59 @@ int session::start_vrde() {
       return std::nullopt;
     return it->second;
   };
-  auto cfg = display::make_vrde_config(cfg_->hardware().vrde, lookup,
-                                       global_->properties().vrde_auth_library,
-                                       cfg_->folder());
-  if (!cfg)
+  vrde_control_.emplace(vrde, lookup, global_->properties().vrde_auth_library,
+                        cfg_->folder());
+  auto cfg = vrde_control_->config();
+  if (!cfg && vrde.enabled)
     return fail(error_text(cfg.error()));
-  cfg->enabled = true;
-  auto srv = display::start_vrde(std::move(*cfg), screen_, screen_,
-                                 [this](const std::string& l) { log(l); });
+  if (!cfg) { // off: the VM runs; controlvm vrde on names the problem
+    log("VRDE: " + error_text(cfg.error()));
+    return 0;
+  }
+  auto log_fn = [this](const std::string& l) { log(l); };
+  auto srv = display::start_vrde(*cfg, screen_, screen_, log_fn);
   if (!srv) {
     log("VRDE: " + error_text(srv.error()));
     std::fprintf(stderr, "Error: %s\n", error_text(srv.error()).c_str());
     std::printf("VRDE server failed to start.\n");
+    // Idle, so a later controlvm vrde|vrdeport can try again.
+    cfg->enabled = false;
+    srv = display::start_vrde(*cfg, screen_, screen_, log_fn);
+    if (!srv)
+      return fail(error_text(srv.error()));
+    vrde_ = std::move(*srv);
     vrde_port_->store(0);
     return 0;
   }
   vrde_ = std::move(*srv);
   vrde_port_->store(vrde_->port());
-  auto status = vrde_->status_line();
-  log(status);
-  std::printf("%s\n", status.c_str());
+  if (vrde.enabled) {
+    auto status = vrde_->status_line();
+    log(status);
+    std::printf("%s\n", status.c_str());
+  }
   return 0;
+}
+
+/// controlvm vrde|vrdeport|vrdeproperty; the new port goes to the host
+/// service at once (showvminfo's vrdeport).
+host::cli_reply session::control_vrde(const host::cli_request& req) {
+  if (!vrde_ || !vrde_control_) {
+    auto cfg =
+        vrde_control_
+            ? vrde_control_->config()
+            : caf::expected<display::vrde_config>{display::vrde_config{}};
+    auto why = cfg ? std::string{"the VRDE server is not available"}
+                   : error_text(cfg.error());
+    return {1, {}, "VBoxManage: error: " + why + "\n"};
+  }
+  auto out = vrde_control_->handle(*vrde_, req.argv);
+  vrde_port_->store(vrde_->port());
+  auto status = vrde_->status_line();
+  log("VRDE: controlvm " + req.argv[2] + ": " + status);
+  if (link_)
+    link_->report(current_state(*res_), vrde_port_->load());
+  return out;
 }
 
 int session::start() {
@@ -241,6 +280,14 @@ int session::start() {
   // period) overlaps with starting the actor system.
   vmm::machine_options mo;
   mo.start_paused = opts_.start_paused;
+  // A teleport target is built paused and without its disks, which the
+  // source still holds (teleport_target.cpp).
+  target_ = teleport_target_enabled(*cfg_);
+  auto build_spec = spec_;
+  if (target_) {
+    mo.start_paused = true;
+    build_spec.disks.clear();
+  }
   mo.log = [this](const std::string& line) { log(line); };
   mo.serial_out = [s = serial_](std::span<const uint8_t> b) { s.write(b); };
   if (vrde_)
@@ -267,8 +314,8 @@ int session::start() {
     make_system();
     mo.sys = &*sys_;
   }
-  auto built = std::async(std::launch::async, [this, relay, mo] {
-    return vmm::machine::build(*eng_, spec_,
+  auto built = std::async(std::launch::async, [this, relay, mo, build_spec] {
+    return vmm::machine::build(*eng_, build_spec,
                                vmm::make_machine_hooks(relay, mo));
   });
   if (!sys_)
@@ -294,8 +341,15 @@ int session::start() {
     log("Error: " + error_text(m.error()));
     return fail(error_text(m.error()));
   }
-  mo.listeners.push_back(listener_);
-  machine_ = vmm::spawn_machine(*sys_, eng_, spec_, std::move(*m), mo, relay);
+  if (target_) {
+    build_target_ = [this, mo, build_spec]() -> caf::expected<vmm::machine_actor> {
+      return vmm::start_machine(*sys_, eng_, build_spec, mo);
+    };
+  } else {
+    mo.listeners.push_back(listener_);
+  }
+  machine_ =
+      vmm::spawn_machine(*sys_, eng_, build_spec, std::move(*m), mo, relay);
   return 0;
 }
 
@@ -362,6 +416,14 @@ cluster::control_handler session::control_handler() {
       ask(vmm::acpi_button_atom_v);
     else if (verb == "keyboardputscancode")
       put_scancodes(self, req, out);
+    else if (verb == "teleport")
+      out = teleport_source({&*sys_, machine_,
+                             cluster::fingerprint_of(cfg_->hardware()),
+                             [this](const std::string& l) { log(l); },
+                             vrde_.get()},
+                            req);
+    else if (vrde_control::handles(verb))
+      out = control_vrde(req);
     else {
       out.exit_code = 1;
       out.err = "VBoxManage: error: controlvm " + verb
@@ -394,6 +456,47 @@ void session::wait() {
   }
 }
 
+/// Waits for the teleport that brings this VM here (teleport_target.cpp);
+/// then the machine that arrived is the session's and reports as usual.
+int session::run_target() {
+  teleport_target_context ctx;
+  ctx.sys = &*sys_;
+  ctx.teleporter = cfg_->teleporter();
+  ctx.fingerprint = cluster::fingerprint_of(cfg_->hardware());
+  ctx.disks = spec_.disks;
+  ctx.build = build_target_;
+  ctx.discard = [this](vmm::machine_actor m) {
+    caf::scoped_actor self{*sys_};
+    self->request(m, 30s, vmm::poweroff_atom_v)
+        .receive([](vmm::machine_status&) {}, [](caf::error&) {});
+    caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+  };
+  ctx.log = [this](const std::string& l) { log(l); };
+  ctx.stop_fd = sigfd_;
+  auto arrived = run_teleport_target(ctx, machine_);
+  if (!arrived) {
+    machine_ = nullptr;
+    if (link_)
+      link_->close();
+    caf::anon_send_exit(listener_, caf::exit_reason::user_shutdown);
+    listener_ = nullptr;
+    sys_.reset();
+    return fail(error_text(arrived.error()));
+  }
+  machine_ = std::move(*arrived);
+  caf::scoped_actor self{*sys_};
+  self->request(machine_, 5s, vmm::listen_atom_v, listener_)
+      .receive([](bool) {}, [](caf::error&) {});
+  auto st = request_status(self);
+  {
+    std::lock_guard<std::mutex> guard{res_->mtx};
+    res_->state = st.state;
+  }
+  if (link_)
+    link_->report(st.state, vrde_port_->load());
+  return 0;
+}
+
 int session::run() {
   sigfd_ = block_signals();
   std::printf("telebox Headless Interface %s\n"
@@ -412,6 +515,9 @@ int session::run() {
     sys_.reset();
     return rc;
   }
+  if (target_)
+    if (int rc = run_target())
+      return rc;
   std::printf("VM '%s' has been successfully started.\n", spec_.name.c_str());
   std::fflush(stdout);
   wait();
@@ -431,7 +537,7 @@ int session::run() {
   sys_.reset(); // Joins every detached actor: no vCPU thread outlives this.
   vrde_.reset();
   log("All VM threads joined");
-  return state == "poweroff" ? 0 : 1;
+  return state == "poweroff" || state == "teleported" ? 0 : 1;
 }
 
 } // namespace
