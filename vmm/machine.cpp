@@ -134,11 +134,8 @@ std::span<const uint8_t> machine::display_vram() const {
 }
 
 std::vector<uint64_t> machine::display_dirty_log() {
-  auto* r = devices_ ? devices_->vram : nullptr;
-  if (!r)
-    return {};
-  auto bits = vm_->dirty_log(r->slot, r->size);
-  return bits ? std::move(*bits) : std::vector<uint64_t>{};
+  // Shared with a teleport's dirty log (machine_state.cpp).
+  return shared_vram_dirty(false);
 }
 
 } // namespace tb::vmm

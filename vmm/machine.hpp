@@ -4,11 +4,13 @@
 // vCPUs and boot); the machine actor (machine_actor.hpp) runs it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -79,6 +81,22 @@ struct machine_hooks {
 
 struct machine_devices;
 
+/// One named piece of saved machine state ("uart0", "platform", ...).
+using named_state = std::pair<std::string, std::vector<uint8_t>>;
+
+/// Guest memory a teleport moves: `key` names the range on both hosts (the
+/// guest-physical address for RAM; a fixed key for VRAM, whose BAR the guest
+/// may move), `host` is where it is mapped here.
+struct state_region {
+  std::string name;
+  uint64_t key = 0;
+  std::span<uint8_t> host;
+};
+
+/// Versioned blobs of one vCPU's state (machine_state.cpp).
+std::vector<uint8_t> encode_vcpu_state(const vcpu_state& st);
+caf::expected<vcpu_state> decode_vcpu_state(std::span<const uint8_t> bytes);
+
 /// The assembled machine. Not thread-safe; the machine actor owns it.
 class machine {
 public:
@@ -113,6 +131,38 @@ public:
   /// Every device's saved state by name (for capture/teleport).
   std::vector<std::pair<std::string, std::string>> device_summary() const;
 
+  // Saved state and teleport (machine_state.cpp). Unless noted, only while
+  // every vCPU is paused.
+
+  /// Every device's state and the VM-wide state (interrupt controllers,
+  /// PIT, clock), name-keyed. Disks must be idle (wait_disks_idle).
+  caf::expected<std::vector<named_state>> save_devices();
+  /// Restores what save_devices() produced on an identical machine; a
+  /// device missing on either side fails naming it.
+  caf::error load_devices(const std::vector<named_state>& blobs);
+  /// Waits until no disk request is in flight (vCPUs paused, so the guest
+  /// queues none behind); call off the machine actor's thread, the
+  /// completions need a worker. Fails naming the disk still busy.
+  caf::error wait_disks_idle(std::chrono::milliseconds limit);
+  /// RAM ranges and VRAM. Any thread; valid while the machine lives.
+  std::vector<state_region> state_regions() const;
+  /// Starts or stops dirty logging on every region of state_regions(). Any
+  /// thread; display_dirty_log() keeps working and loses no bits.
+  caf::error set_dirty_logging(bool on);
+  /// Pages written since the last call for region `index`. Any thread.
+  caf::expected<std::vector<uint64_t>> fetch_dirty(size_t index);
+  /// Target side: builds the disks of `disks` (left out of the spec this
+  /// machine was built from) once the source let go of them, waiting up to
+  /// `wait` for each image's lock, and restores their saved state.
+  caf::error attach_disks(const std::vector<disk_spec>& disks,
+                          std::chrono::milliseconds wait);
+  /// Source side at the switch-over: flushes every disk and closes its
+  /// image, which drops the image's lock for the target.
+  caf::error release_disks();
+  /// Source side after a failed switch-over: opens the images again
+  /// (waiting up to `wait` for each lock) so the guest's disks work on.
+  caf::error reacquire_disks(std::chrono::milliseconds wait);
+
 private:
   machine() = default;
   caf::error build_memory();
@@ -133,6 +183,13 @@ private:
   std::unique_ptr<machine_devices> devices_;
   boot_plan plan_;
   std::vector<std::shared_ptr<vcpu_core>> vcpus_;
+  struct dirty_share;
+  static std::shared_ptr<dirty_share> make_dirty_share();
+  std::vector<uint64_t> shared_vram_dirty(bool for_teleport);
+  /// The VRAM dirty log, shared by the display and a teleport.
+  std::shared_ptr<dirty_share> dirty_ = make_dirty_share();
+  std::vector<named_state> pending_disk_state_; ///< Target: until attach.
+  std::vector<size_t> released_; ///< Source: disks given to the target.
 };
 
 } // namespace tb::vmm

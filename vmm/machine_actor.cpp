@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -70,6 +71,8 @@ struct machine_state {
   size_t pending_downs = 0;
   std::function<void()> after_stop;
   std::vector<state_listener_actor> listeners;
+  bool teleporting = false;       ///< The machine is lent to a teleport.
+  std::optional<vcpu_event> held; ///< The guest's request, held meanwhile.
 };
 
 using self_ptr = machine_actor::stateful_pointer<machine_state>;
@@ -176,7 +179,8 @@ caf::error busy_error(self_ptr self, const char* verb) {
   return make_vmm_error(
       vmm_errc::bad_state,
       "VM '" + self->state.spec.name + "' cannot " + verb + " while it is "
-          + self->state.state
+          + (self->state.teleporting ? std::string{"teleporting"}
+                                     : self->state.state)
           + (self->state.busy ? " (a transition is running)" : ""));
 }
 
@@ -220,7 +224,7 @@ caf::result<machine_status> stop_and_answer(self_ptr self, const char* verb,
                                                           const std::string&),
                                             const std::string& why) {
   auto& st = self->state;
-  if (st.busy || !st.m)
+  if (st.busy || !st.m || st.teleporting)
     return busy_error(self, verb);
   auto rp = self->make_response_promise<machine_status>();
   start(self, why);
@@ -239,6 +243,13 @@ void on_event(self_ptr self, const vcpu_event& ev) {
   auto& st = self->state;
   if (st.busy || !st.m)
     return; // Already stopping; late events from other vCPUs are moot.
+  if (st.teleporting && ev.kind != "stopped") {
+    // A reset or power-off would free the memory the teleport reads; it
+    // waits for the teleport (which may also carry the request along).
+    if (!st.held)
+      st.held = ev;
+    return;
+  }
   auto who = ev.index == UINT32_MAX ? std::string{"device"}
                                     : "vCPU " + std::to_string(ev.index);
   log(self, who + ": " + ev.kind + (ev.detail.empty() ? "" : ", " + ev.detail));
@@ -251,6 +262,140 @@ void on_event(self_ptr self, const vcpu_event& ev) {
                                   : power_off(self, ev.detail);
   else if (ev.kind == "error")
     abort_vm(self, who + ": " + ev.detail);
+}
+
+// --- teleport -----------------------------------------------------------
+
+void teleported(self_ptr self, const std::string& why) {
+  stop_executors(self, [self, why] {
+    self->state.m.reset();
+    set_state(self, "teleported", why);
+  });
+}
+
+caf::result<machine_lease> teleport_lease(self_ptr self, bool on) {
+  auto& st = self->state;
+  if (on) {
+    if (st.busy || !st.m || st.teleporting
+        || (st.state != "running" && st.state != "paused"))
+      return busy_error(self, "teleport");
+    st.teleporting = true;
+    return machine_lease{st.m.get()};
+  }
+  st.teleporting = false;
+  // A target attached its disks at the hand-over: resets rebuild them.
+  if (st.m)
+    st.spec = st.m->spec();
+  if (auto ev = std::move(st.held)) {
+    st.held.reset();
+    on_event(self, *ev);
+  }
+  return machine_lease{};
+}
+
+std::string vcpu_name(size_t i) {
+  return "vcpu" + std::to_string(i);
+}
+
+caf::result<machine_snapshot> save_state(self_ptr self) {
+  auto& st = self->state;
+  if (st.busy || !st.m || st.state != "paused")
+    return busy_error(self, "save its state");
+  auto devices = st.m->save_devices();
+  if (!devices)
+    return devices.error();
+  auto snap = std::make_shared<machine_snapshot>();
+  for (auto& [name, bytes] : *devices) {
+    snap->names.push_back(name);
+    snap->blobs.push_back(std::move(bytes));
+  }
+  auto rp = self->make_response_promise<machine_snapshot>();
+  auto n = st.executors.size();
+  auto vcpus = std::make_shared<std::vector<std::vector<uint8_t>>>(n);
+  auto left = std::make_shared<size_t>(n);
+  auto failed = std::make_shared<bool>(false);
+  if (n == 0) {
+    rp.deliver(std::move(*snap));
+    return rp;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    self->request(st.executors[i], 10s, capture_atom_v)
+        .then(
+            [=](vcpu_state& vs) mutable {
+              (*vcpus)[i] = encode_vcpu_state(vs);
+              if (--*left == 0 && !*failed) {
+                for (size_t k = 0; k < n; ++k) {
+                  snap->names.push_back(vcpu_name(k));
+                  snap->blobs.push_back(std::move((*vcpus)[k]));
+                }
+                rp.deliver(std::move(*snap));
+              }
+            },
+            [=](caf::error& e) mutable {
+              if (!*failed) {
+                *failed = true;
+                rp.deliver(std::move(e));
+              }
+            });
+    st.m->vcpus()[i]->vcpu->kick();
+  }
+  return rp;
+}
+
+caf::result<machine_status> load_state(self_ptr self,
+                                       const machine_snapshot& snap) {
+  auto& st = self->state;
+  if (st.busy || !st.m || st.state != "paused")
+    return busy_error(self, "load a saved state");
+  if (snap.names.size() != snap.blobs.size())
+    return make_vmm_error(vmm_errc::bad_state, "malformed machine snapshot");
+  std::vector<named_state> devices;
+  std::vector<vcpu_state> vcpus(st.executors.size());
+  std::vector<bool> seen(vcpus.size());
+  for (size_t i = 0; i < snap.names.size(); ++i) {
+    const auto& name = snap.names[i];
+    if (name.rfind("vcpu", 0) != 0) {
+      devices.emplace_back(name, snap.blobs[i]);
+      continue;
+    }
+    auto idx = std::strtoul(name.c_str() + 4, nullptr, 10);
+    if (name.size() == 4 || idx >= vcpus.size() || vcpu_name(idx) != name)
+      return make_vmm_error(vmm_errc::bad_state,
+                            "the saved state has " + name + ", this VM has "
+                                + std::to_string(vcpus.size()) + " vCPUs");
+    auto vs = decode_vcpu_state(snap.blobs[i]);
+    if (!vs)
+      return vs.error();
+    vcpus[idx] = std::move(*vs);
+    seen[idx] = true;
+  }
+  for (size_t i = 0; i < seen.size(); ++i)
+    if (!seen[i])
+      return make_vmm_error(vmm_errc::bad_state,
+                            "the saved state has no " + vcpu_name(i));
+  if (auto err = st.m->load_devices(devices))
+    return err;
+  auto rp = self->make_response_promise<machine_status>();
+  auto left = std::make_shared<size_t>(vcpus.size());
+  auto failed = std::make_shared<bool>(false);
+  for (size_t i = 0; i < vcpus.size(); ++i) {
+    self->request(st.executors[i], 10s, restore_atom_v, std::move(vcpus[i]))
+        .then(
+            [=](const vcpu_report&) mutable {
+              if (--*left == 0 && !*failed)
+                rp.deliver(status_of(self));
+            },
+            [=](caf::error& e) mutable {
+              if (!*failed) {
+                *failed = true;
+                rp.deliver(std::move(e));
+              }
+            });
+    st.m->vcpus()[i]->vcpu->kick();
+  }
+  if (vcpus.empty())
+    rp.deliver(status_of(self));
+  return rp;
 }
 
 /// Carries the built machine into the actor (spawn arguments are copied).
@@ -334,6 +479,20 @@ machine_impl(self_ptr self, std::shared_ptr<engine> eng, machine_spec spec,
         if (auto err = st.m->put_scancodes(codes.bytes))
           return err;
         return true;
+      },
+      [self](teleport_atom, bool on) -> caf::result<machine_lease> {
+        return teleport_lease(self, on);
+      },
+      [self](save_state_atom) -> caf::result<machine_snapshot> {
+        return save_state(self);
+      },
+      [self](load_state_atom, const machine_snapshot& snap)
+          -> caf::result<machine_status> { return load_state(self, snap); },
+      [self](teleported_atom) -> caf::result<machine_status> {
+        self->state.teleporting = false;
+        self->state.held.reset();
+        return stop_and_answer(self, "hand over", teleported,
+                               "teleported to another host");
       },
       [self](const vcpu_event& ev) { on_event(self, ev); },
   };

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
@@ -98,7 +99,31 @@ typename Inspector::result_type inspect(Inspector& f, scancodes& x) {
   return f(caf::meta::type_name("scancodes"), x.bytes);
 }
 
+/// A machine's saved state for a teleport: named, versioned blobs (every
+/// device, the VM-wide state, one per vCPU "vcpu<i>"). Process-local use
+/// only so far; the teleport stream carries the blobs itself.
+struct machine_snapshot {
+  std::vector<std::string> names;
+  std::vector<std::vector<uint8_t>> blobs;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, machine_snapshot& x) {
+  return f(caf::meta::type_name("machine_snapshot"), x.names, x.blobs);
+}
+
+class machine;
+
+/// The running machine, lent to a teleport thread for its memory and dirty
+/// log; the machine actor keeps it alive until the lease ends.
+struct machine_lease {
+  machine* m = nullptr;
+};
+
 } // namespace tb::vmm
+
+// A pointer into this process: never serialized, never remote.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tb::vmm::machine_lease)
 
 CAF_ADD_ATOM(telebox_vmm, tb::vmm, pause_atom, "pause")
 CAF_ADD_ATOM(telebox_vmm, tb::vmm, resume_atom, "resume")
@@ -111,6 +136,10 @@ CAF_ADD_ATOM(telebox_vmm, tb::vmm, acpi_button_atom, "acpibutton")
 CAF_ADD_ATOM(telebox_vmm, tb::vmm, status_atom, "status")
 CAF_ADD_ATOM(telebox_vmm, tb::vmm, listen_atom, "listen")
 CAF_ADD_ATOM(telebox_vmm, tb::vmm, keys_atom, "keys")
+CAF_ADD_ATOM(telebox_vmm, tb::vmm, teleport_atom, "teleport")
+CAF_ADD_ATOM(telebox_vmm, tb::vmm, save_state_atom, "savestate")
+CAF_ADD_ATOM(telebox_vmm, tb::vmm, load_state_atom, "loadstate")
+CAF_ADD_ATOM(telebox_vmm, tb::vmm, teleported_atom, "teleported")
 
 namespace tb::vmm {
 
@@ -136,6 +165,16 @@ using machine_actor = caf::typed_actor<
     caf::replies_to<listen_atom, state_listener_actor>::with<bool>,
     /// Types scancodes on the PS/2 keyboard.
     caf::replies_to<keys_atom, scancodes>::with<bool>,
+    /// Starts (true) or ends (false) a teleport: lends the machine out and,
+    /// until it ends, refuses resets and power-offs and holds back the
+    /// guest's own (replayed at the end).
+    caf::replies_to<teleport_atom, bool>::with<machine_lease>,
+    /// Every device's, vCPU's and the VM-wide state (legal while paused).
+    caf::replies_to<save_state_atom>::with<machine_snapshot>,
+    /// Restores a snapshot from an identical machine (legal while paused).
+    caf::replies_to<load_state_atom, machine_snapshot>::with<machine_status>,
+    /// The VM now runs elsewhere: stops it for good (state "teleported").
+    caf::replies_to<teleported_atom>::with<machine_status>,
     /// From vCPU executors and devices: something needs the machine.
     caf::reacts_to<vcpu_event>>;
 
@@ -151,4 +190,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(telebox_vmm, tb::actors::vmm_block_first)
   CAF_ADD_TYPE_ID(telebox_vmm, (tb::vmm::scancodes))
   CAF_ADD_TYPE_ID(telebox_vmm, (tb::vmm::state_listener_actor))
   CAF_ADD_TYPE_ID(telebox_vmm, (tb::vmm::machine_actor))
+  CAF_ADD_TYPE_ID(telebox_vmm, (tb::vmm::machine_snapshot))
 CAF_END_TYPE_ID_BLOCK(telebox_vmm)

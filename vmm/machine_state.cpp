@@ -1,0 +1,417 @@
+// Saved machine state for teleporting: every device's state and the
+// VM-wide state as name-keyed, versioned blobs (CAF's binary serializer over
+// each <device>_state's inspect()), the guest memory ranges that move, dirty
+// logging over them, and the disk hand-over at the switch-over.
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+
+#include "actors/messages/vmm.hpp"
+#include "storage/medium_actor.hpp"
+#include "storage/medium_create.hpp"
+#include "storage/medium_lock.hpp"
+#include "vmm/errors.hpp"
+#include "vmm/machine.hpp"
+#include "vmm/machine_devices.hpp"
+
+namespace tb::vmm {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, platform_state& x) {
+  return f(caf::meta::type_name("platform_state"), x.engine, x.pic_master,
+           x.pic_slave, x.ioapic, x.pit, x.clock);
+}
+
+namespace {
+
+/// Bumped whenever a saved layout changes; a target refuses other versions.
+constexpr uint32_t state_version = 1;
+
+/// VRAM's key in the teleport stream: far above any guest-physical address,
+/// so it never collides with RAM and does not depend on where the guest put
+/// the frame buffer BAR.
+constexpr uint64_t vram_key = 0xf0000000000000ULL;
+
+caf::error bad_state(const std::string& text) {
+  return make_vmm_error(vmm_errc::bad_state, text);
+}
+
+template <class T> std::vector<uint8_t> encode(T x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  auto version = state_version;
+  (void)sink(version, x);
+  return {buf.begin(), buf.end()};
+}
+
+template <class T>
+caf::error decode(const std::string& name, std::span<const uint8_t> bytes,
+                  T& x) {
+  caf::binary_deserializer src{
+      nullptr, reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+  uint32_t version = 0;
+  if (auto err = src(version))
+    return bad_state("the saved state of '" + name + "' is truncated");
+  if (version != state_version)
+    return bad_state("the saved state of '" + name + "' has version "
+                     + std::to_string(version) + ", this telebox reads "
+                     + std::to_string(state_version));
+  if (auto err = src(x))
+    return bad_state("the saved state of '" + name + "' is malformed");
+  if (src.remaining() != 0)
+    return bad_state("the saved state of '" + name + "' has "
+                     + std::to_string(src.remaining()) + " stray bytes");
+  return caf::none;
+}
+
+std::string disk_name(size_t i) {
+  return "virtio-blk" + std::to_string(i);
+}
+
+bool is_disk_name(const std::string& name) {
+  return name.rfind("virtio-blk", 0) == 0;
+}
+
+/// Waits until the device has no request in flight (vCPUs are paused, so
+/// the guest queues none behind it).
+bool wait_idle(const devices::virtio_blk& dev, std::chrono::milliseconds max) {
+  auto end = std::chrono::steady_clock::now() + max;
+  while (dev.in_flight() != 0) {
+    if (std::chrono::steady_clock::now() >= end)
+      return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+/// Sends one flush through the disk's backend and waits for it.
+caf::error flush_disk(devices::block_backend& b, const std::string& path) {
+  auto done = std::make_shared<std::promise<devices::block_status>>();
+  auto result = done->get_future();
+  b.submit(devices::block_request{devices::block_op::flush, 0, {}},
+           [done](devices::block_status st) { done->set_value(st); });
+  if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+    return bad_state("flushing disk " + path + " timed out");
+  if (result.get() != devices::block_status::ok)
+    return bad_state("flushing disk " + path + " failed");
+  return caf::none;
+}
+
+/// Waits until nobody holds the image's lock (the source let go).
+caf::error wait_for_lock(const std::string& path, const std::string& owner,
+                         std::chrono::milliseconds wait) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return make_errno_error(vmm_errc::io_error, "cannot open " + path, errno);
+  auto err = storage::lock_medium(fd, path, owner, wait);
+  if (!err)
+    storage::unlock_medium(fd);
+  ::close(fd);
+  return err;
+}
+
+} // namespace
+
+std::vector<uint8_t> encode_vcpu_state(const vcpu_state& st) {
+  return encode(st);
+}
+
+caf::expected<vcpu_state> decode_vcpu_state(std::span<const uint8_t> bytes) {
+  vcpu_state st;
+  if (auto err = decode("vcpu", bytes, st))
+    return err;
+  return st;
+}
+
+caf::error machine::wait_disks_idle(std::chrono::milliseconds limit) {
+  for (size_t i = 0; i < devices_->disks.size(); ++i)
+    if (!wait_idle(*devices_->disks[i].device, limit))
+      return bad_state("disk " + spec_.disks[i].path
+                       + " still has requests in flight");
+  return caf::none;
+}
+
+caf::expected<std::vector<named_state>> machine::save_devices() {
+  auto& d = *devices_;
+  std::vector<named_state> out;
+  out.emplace_back("uart0", encode(d.uart->save()));
+  {
+    std::lock_guard<std::mutex> guard{*d.kbd_lock};
+    out.emplace_back("i8042", encode(d.kbd->save()));
+  }
+  out.emplace_back("cmos", encode(d.cmos->save()));
+  {
+    std::lock_guard<std::mutex> guard{*d.pm_lock};
+    out.emplace_back("acpi_pm", encode(d.pm->save()));
+  }
+  out.emplace_back("pci_host", encode(d.pci->save()));
+  if (d.display) {
+    std::lock_guard<std::mutex> guard{*d.display_lock};
+    out.emplace_back("display", encode(d.display->save()));
+  }
+  for (size_t i = 0; i < d.disks.size(); ++i) {
+    auto& dev = *d.disks[i].device;
+    if (!wait_idle(dev, std::chrono::seconds(10)))
+      return bad_state("disk " + spec_.disks[i].path
+                       + " still has requests in flight after 10 s");
+    out.emplace_back(disk_name(i), encode(dev.save()));
+  }
+  // Disks the target has not attached yet keep the state it was given.
+  for (auto& p : pending_disk_state_)
+    out.push_back(p);
+  auto platform = vm_->capture_platform();
+  if (!platform)
+    return platform.error();
+  out.emplace_back("platform", encode(*platform));
+  return out;
+}
+
+caf::error machine::load_devices(const std::vector<named_state>& blobs) {
+  auto& d = *devices_;
+  std::map<std::string, const std::vector<uint8_t>*> by_name;
+  for (auto& [name, bytes] : blobs)
+    if (!by_name.emplace(name, &bytes).second)
+      return bad_state("the saved state names device '" + name + "' twice");
+  auto take = [&](const std::string& name,
+                  auto& st) -> caf::error { // Removes what it restores.
+    auto it = by_name.find(name);
+    if (it == by_name.end())
+      return bad_state("the saved state has no device '" + name
+                       + "' that this VM has");
+    auto err = decode(name, *it->second, st);
+    by_name.erase(it);
+    return err;
+  };
+  devices::uart_16550_state uart;
+  devices::i8042_state kbd;
+  devices::cmos_rtc_state cmos;
+  devices::acpi_pm_state pm;
+  devices::pci_host_state pci;
+  devices::bochs_display_state display;
+  platform_state platform;
+  caf::error err;
+  if ((err = take("uart0", uart)) || (err = take("i8042", kbd))
+      || (err = take("cmos", cmos)) || (err = take("acpi_pm", pm))
+      || (err = take("pci_host", pci)) || (err = take("platform", platform))
+      || (d.display && (err = take("display", display))))
+    return err;
+  std::vector<devices::virtio_blk_state> disks(d.disks.size());
+  for (size_t i = 0; i < d.disks.size(); ++i)
+    if ((err = take(disk_name(i), disks[i])))
+      return err;
+  std::vector<named_state> pending;
+  for (auto& [name, bytes] : by_name) {
+    if (!is_disk_name(name))
+      return bad_state("the saved state has device '" + name
+                       + "' that this VM lacks");
+    pending.emplace_back(name, *bytes);
+  }
+  // Everything decoded: only now touch the machine.
+  if ((err = vm_->restore_platform(platform)))
+    return err;
+  d.uart->restore(uart);
+  {
+    std::lock_guard<std::mutex> guard{*d.kbd_lock};
+    d.kbd->restore(kbd);
+  }
+  d.cmos->restore(cmos);
+  {
+    std::lock_guard<std::mutex> guard{*d.pm_lock};
+    d.pm->restore(pm);
+  }
+  d.pci->restore(pci);
+  if (d.display) {
+    std::lock_guard<std::mutex> guard{*d.display_lock};
+    d.display->restore(display);
+  }
+  for (size_t i = 0; i < d.disks.size(); ++i)
+    d.disks[i].device->restore(disks[i]);
+  pending_disk_state_ = std::move(pending);
+  return caf::none;
+}
+
+// --- guest memory and dirty logging -------------------------------------
+
+/// The VRAM slot's dirty log has two readers (the display's damage
+/// tracking and a teleport) and KVM_GET_DIRTY_LOG clears it: whatever one
+/// reader fetches is kept for the other, so neither loses a bit.
+struct machine::dirty_share {
+  std::mutex mtx;
+  bool teleport = false;
+  std::vector<uint64_t> for_display, for_teleport;
+};
+
+std::shared_ptr<machine::dirty_share> machine::make_dirty_share() {
+  return std::make_shared<dirty_share>();
+}
+
+namespace {
+
+void merge_into(std::vector<uint64_t>& acc, const std::vector<uint64_t>& bits) {
+  if (acc.size() < bits.size())
+    acc.resize(bits.size(), 0);
+  for (size_t i = 0; i < bits.size(); ++i)
+    acc[i] |= bits[i];
+}
+
+} // namespace
+
+std::vector<uint64_t> machine::shared_vram_dirty(bool for_teleport) {
+  auto* r = devices_ ? devices_->vram : nullptr;
+  if (!r)
+    return {};
+  std::lock_guard<std::mutex> guard{dirty_->mtx};
+  auto got = vm_->dirty_log(r->slot, r->size);
+  auto bits = got ? std::move(*got) : std::vector<uint64_t>{};
+  auto& mine = for_teleport ? dirty_->for_teleport : dirty_->for_display;
+  auto& other = for_teleport ? dirty_->for_display : dirty_->for_teleport;
+  if (dirty_->teleport || !for_teleport)
+    merge_into(other, bits);
+  if (!dirty_->teleport)
+    dirty_->for_teleport.clear();
+  merge_into(mine, bits);
+  auto out = std::move(mine);
+  mine.clear();
+  return out;
+}
+
+std::vector<state_region> machine::state_regions() const {
+  std::vector<state_region> out;
+  for (auto& r : memory_->regions()) {
+    bool vram = devices_ && r.get() == devices_->vram;
+    out.push_back(state_region{r->name, vram ? vram_key : r->gpa,
+                               std::span<uint8_t>{r->host, r->size}});
+  }
+  return out;
+}
+
+caf::error machine::set_dirty_logging(bool on) {
+  for (auto& r : memory_->regions()) {
+    if (devices_ && r.get() == devices_->vram)
+      continue; // Always logged (display damage).
+    auto flags = on ? slot_flags::log_dirty : slot_flags::none;
+    if (auto err =
+            vm_->set_memory_slot(r->slot, r->gpa, r->size, r->host, flags))
+      return err;
+    r->flags = flags;
+  }
+  std::lock_guard<std::mutex> guard{dirty_->mtx};
+  dirty_->teleport = on;
+  dirty_->for_teleport.clear();
+  return caf::none;
+}
+
+caf::expected<std::vector<uint64_t>> machine::fetch_dirty(size_t index) {
+  auto& regions = memory_->regions();
+  if (index >= regions.size())
+    return bad_state("no memory region " + std::to_string(index));
+  auto& r = *regions[index];
+  if (devices_ && &r == devices_->vram) {
+    auto bits = shared_vram_dirty(true);
+    bits.resize((r.size / page_size + 63) / 64, 0);
+    return bits;
+  }
+  return vm_->dirty_log(r.slot, r.size);
+}
+
+// --- disks at the switch-over -------------------------------------------
+
+caf::error machine::attach_disks(const std::vector<disk_spec>& disks,
+                                 std::chrono::milliseconds wait) {
+  if (!devices_->disks.empty())
+    return bad_state("VM '" + spec_.name + "' has its disks attached already");
+  if (disks.size() != pending_disk_state_.size())
+    return bad_state("the source sent the state of "
+                     + std::to_string(pending_disk_state_.size())
+                     + " disks, this VM has " + std::to_string(disks.size()));
+  for (auto& ds : disks)
+    if (!ds.read_only)
+      if (auto err = wait_for_lock(ds.path, "VM " + spec_.name, wait))
+        return err;
+  spec_.disks = disks;
+  if (auto err = build_storage())
+    return err;
+  std::map<std::string, const std::vector<uint8_t>*> by_name;
+  for (auto& [name, bytes] : pending_disk_state_)
+    by_name.emplace(name, &bytes);
+  auto& d = *devices_;
+  for (size_t i = 0; i < d.disks.size(); ++i) {
+    auto it = by_name.find(disk_name(i));
+    if (it == by_name.end())
+      return bad_state("the saved state has no device '" + disk_name(i) + "'");
+    devices::virtio_blk_state st;
+    if (auto err = decode(it->first, *it->second, st))
+      return err;
+    d.disks[i].device->restore(st);
+  }
+  pending_disk_state_.clear();
+  return caf::none;
+}
+
+caf::error machine::release_disks() {
+  auto& d = *devices_;
+  for (size_t i = 0; i < d.disks.size(); ++i) {
+    auto& dk = d.disks[i];
+    if (!dk.backend || spec_.disks[i].read_only)
+      continue;
+    if (!wait_idle(*dk.device, std::chrono::seconds(10)))
+      return bad_state("disk " + spec_.disks[i].path + " is still busy");
+    if (auto err = flush_disk(*dk.backend, spec_.disks[i].path))
+      return err;
+  }
+  for (size_t i = 0; i < d.disks.size(); ++i) {
+    auto& dk = d.disks[i];
+    if (!dk.backend || spec_.disks[i].read_only)
+      continue;
+    // The device holds a reference to its backend, so the object stays
+    // where it is: a new one without a medium takes the old one's place,
+    // which drops the medium and with it the image's lock. The guest is
+    // paused and the disk idle, so no request reaches it.
+    auto* b = dk.backend.get();
+    auto size = b->sectors() * 512;
+    std::destroy_at(b);
+    std::construct_at(b, *hooks_.sys, storage::medium_actor{}, size, true);
+    released_.push_back(i);
+  }
+  return caf::none;
+}
+
+caf::error machine::reacquire_disks(std::chrono::milliseconds wait) {
+  caf::error first;
+  for (auto i : released_) {
+    auto& ds = spec_.disks[i];
+    storage::open_options oo;
+    oo.writable = true;
+    oo.owner = "VM " + spec_.name;
+    oo.direct = !ds.host_cache;
+    oo.lock_wait_ms = static_cast<int>(wait.count());
+    auto medium = storage::spawn_medium(*hooks_.sys, ds.path, oo);
+    if (!medium) {
+      // The guest's disk must stay a valid object: read-only, so its
+      // writes fail with an I/O error instead of reaching a lost image.
+      if (!first)
+        first = medium.error();
+      oo.writable = false;
+      medium = storage::spawn_medium(*hooks_.sys, ds.path, oo);
+    }
+    auto* b = devices_->disks[i].backend.get();
+    auto size = b->sectors() * 512;
+    std::destroy_at(b);
+    std::construct_at(b, *hooks_.sys,
+                      medium ? *medium : storage::medium_actor{}, size,
+                      !medium || !oo.writable);
+  }
+  released_.clear();
+  return first;
+}
+
+} // namespace tb::vmm
