@@ -291,11 +291,24 @@ void virtio_blk::mmio_write(uint64_t offset, std::span<const uint8_t> data) {
 }
 
 void virtio_blk::notify_queue(uint16_t q) {
+  if (q != 0) {
+    std::lock_guard guard{mutex_};
+    ++counters_.ignored_writes;
+    return;
+  }
+  process_queue(true);
+}
+
+void virtio_blk::kick() {
+  process_queue(false);
+}
+
+void virtio_blk::process_queue(bool from_guest) {
   std::vector<pending> batch;
   {
     std::lock_guard guard{mutex_};
-    if (q != 0 || !queue_ready()) {
-      ++counters_.ignored_writes;
+    if (!queue_ready()) {
+      counters_.ignored_writes += from_guest;
       return;
     }
     collect(batch);
@@ -303,6 +316,16 @@ void virtio_blk::notify_queue(uint16_t q) {
   }
   for (auto& p : batch)
     submit(std::move(p));
+}
+
+bool virtio_blk::quiesce(std::chrono::milliseconds limit) {
+  kick();
+  return wait_idle(limit);
+}
+
+bool virtio_blk::wait_idle(std::chrono::milliseconds limit) {
+  std::unique_lock lock{mutex_};
+  return idle_.wait_for(lock, limit, [this] { return in_flight_ == 0; });
 }
 
 void virtio_blk::fail_ring() {
@@ -335,8 +358,8 @@ void virtio_blk::complete(uint32_t generation, uint16_t head,
                           std::span<uint8_t> status, uint32_t used_len,
                           block_status result) {
   std::lock_guard guard{mutex_};
-  if (in_flight_)
-    --in_flight_;
+  if (in_flight_ && --in_flight_ == 0)
+    idle_.notify_all();
   if (generation != generation_ || !queue_ready())
     return; // reset meanwhile: the driver forgot this request
   if (!status.empty())

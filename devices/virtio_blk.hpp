@@ -3,6 +3,8 @@
 #pragma once
 
 #include <array>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <span>
@@ -73,8 +75,25 @@ public:
              std::string serial, pci_bar_listener on_bar = {});
 
   /// Processes new requests on queue `q` (0); the notify register and an
-  /// ioeventfd on BAR0 + notify_offset both end here.
+  /// ioeventfd on BAR0 + notify_offset both end here (an ioeventfd does
+  /// not see the value written, so its owner passes 0).
   void notify_queue(uint16_t q);
+  /// Drains the device so save() is legal: processes whatever the guest
+  /// queued (a notify still pending in an ioeventfd included; the caller
+  /// has consumed the eventfd or calls this after doing so), then waits
+  /// until every request handed to the backend has completed. Call with
+  /// the vCPUs paused, else the guest may queue more behind it. Returns
+  /// false when requests are still in flight after `limit` (save() is not
+  /// legal then). The backend's completions must be able to run meanwhile:
+  /// never call it on the thread they are delivered on.
+  bool quiesce(std::chrono::milliseconds limit);
+  /// Waits up to `limit` until no request is in flight, without looking at
+  /// the queue (teardown: nothing new is started). True when idle.
+  bool wait_idle(std::chrono::milliseconds limit);
+  /// After restore() (and the guest memory it points into): processes
+  /// requests the guest queued but the saved device had not yet seen, as a
+  /// notify would. Does nothing while the queue is not live.
+  void kick();
   /// Online resize: new capacity, config-change interrupt.
   void set_capacity(uint64_t sectors);
   size_t in_flight() const;
@@ -106,6 +125,7 @@ private:
   bool queue_ready() const;
   void collect(std::vector<pending>& out);
   bool parse_chain(uint16_t head, pending& out);
+  void process_queue(bool from_guest);
   void submit(pending p);
   void complete(uint32_t generation, uint16_t head, std::span<uint8_t> status,
                 uint32_t used_len, block_status result);
@@ -122,6 +142,7 @@ private:
   block_backend& backend_;
   std::string serial_;
   mutable std::mutex mutex_;
+  std::condition_variable idle_; ///< in_flight_ reached 0
   pci_bar_listener on_bar_;
   // BAR changes recorded under mutex_ and delivered after it is released,
   // so the machine may remap (and take its own locks) without deadlock.

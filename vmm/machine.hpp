@@ -59,6 +59,11 @@ struct machine_spec {
   bool acpi = true;                  ///< Power button and S5 via PM1.
   display_spec display;
   std::vector<disk_spec> disks;
+  /// virtio-blk notifies through an ioeventfd and completions through an
+  /// irqfd when the engine offers them; false keeps the MMIO notify exit
+  /// and KVM_IRQ_LINE (for comparison; the environment variable
+  /// TELEBOX_DISK_EVENTFDS=0 does the same).
+  bool disk_eventfds = true;
 };
 
 /// Where a machine's output and requests go. All callbacks may run on vCPU
@@ -130,6 +135,15 @@ public:
   std::vector<uint64_t> display_dirty_log();
   /// Every device's saved state by name (for capture/teleport).
   std::vector<std::pair<std::string, std::string>> device_summary() const;
+  /// Drains every disk for saved state or teleport: with the vCPUs
+  /// paused, serves a notify still pending in an ioeventfd and waits until
+  /// no request is in flight (virtio_blk::quiesce), so the disks' save() is
+  /// legal. Blocks up to `limit` per disk; fails naming the disk still
+  /// busy. Needs a free CAF worker for the completions.
+  caf::error quiesce_disks(std::chrono::milliseconds limit);
+  /// After restoring device state and guest memory (before resuming the
+  /// vCPUs): every disk picks up requests the guest had queued.
+  void kick_disks();
 
   // Saved state and teleport (machine_state.cpp). Unless noted, only while
   // every vCPU is paused.
@@ -169,6 +183,8 @@ private:
   caf::error build_platform();
   caf::error build_pci();
   caf::error build_storage();
+  /// Builds the next disk (index = disks built so far) on virtio-blk.
+  caf::error add_disk(const disk_spec& ds);
   caf::error load_kernel();
   mp_table_spec mp_spec() const;
   caf::error build_vcpus(engine& eng);

@@ -25,6 +25,7 @@
 #include "vmm/disk_backend.hpp"
 #include "vmm/engine.hpp"
 #include "vmm/guest_memory.hpp"
+#include "vmm/ioevent_loop.hpp"
 
 namespace tb::vmm {
 
@@ -97,11 +98,29 @@ struct machine_devices {
     std::unique_ptr<devices::virtio_blk> device;
     uint64_t bar = 0;
     std::shared_ptr<std::mutex> lock;
+    /// The fast path (machine_storage.cpp), when the engine has eventfds:
+    /// INTx through an irqfd (then `irq` stays unused) and the queue
+    /// notify through an ioeventfd at `notify_at` (BAR0 + notify_offset,
+    /// `notify_len` bytes, 0 = any width).
+    std::unique_ptr<irqfd_line> fast_irq;
+    event_fd notify;
+    uint64_t notify_at = 0;
+    uint32_t notify_len = 0;
   };
   std::unique_ptr<dma_view> dma;
   std::vector<disk> disks;
+  /// Serves the disks' ioeventfds and irqfd resamples (one thread).
+  std::unique_ptr<ioevent_loop> disk_events;
+  /// Runs first when the devices go away: stops `disk_events`, then waits
+  /// until no disk request still writes into guest memory or calls into
+  /// its device (machine_storage.cpp).
+  struct disks_drain {
+    machine_devices& d;
+    ~disks_drain();
+  };
   /// Device mutexes shared with the bus, for input from other threads.
   std::shared_ptr<std::mutex> kbd_lock, pm_lock, display_lock;
+  disks_drain drain{*this}; ///< After the disks: destroyed before them.
 };
 
 } // namespace tb::vmm

@@ -380,5 +380,115 @@ TEST(virtio_blk, bar_listener_hears_moves_outside_the_device_lock) {
   EXPECT_EQ(seen, (std::vector<uint64_t>{0xe1000000u, 0xe2000000u}));
 }
 
+// The ioeventfd path: the machine's event thread calls notify_queue(0)
+// (it never sees the value the guest wrote); same effect as the register.
+TEST_F(virtio_fixture, notify_queue_zero_serves_the_ring_like_the_register) {
+  bring_up();
+  mem.put<uint32_t>(hdr, 4); // FLUSH, header + status only
+  mem.put<uint8_t>(status_at, 0xff);
+  put_desc(0, hdr, 16, 1, 2);
+  put_desc(2, status_at, 1, 2, 0);
+  mem.put<uint16_t>(avail + 4, 0);
+  mem.put<uint16_t>(avail + 2, 1);
+  dev.notify_queue(0);
+  EXPECT_EQ(status(), 0);
+  EXPECT_EQ(used_idx(), 1);
+  dev.notify_queue(0); // a repeated (coalesced) signal finds nothing new
+  EXPECT_EQ(used_idx(), 1);
+  EXPECT_EQ(backend.submitted, 1);
+  EXPECT_EQ(dev.counters().ignored_writes, 0u);
+  dev.notify_queue(1); // no queue 1
+  EXPECT_EQ(dev.counters().ignored_writes, 1u);
+}
+
+// Draining for saved state: a request queued but not yet notified (the
+// ioeventfd signal still pending) is served, and quiesce returns once the
+// backend completed it; save() then has the ring indexes past it.
+TEST_F(virtio_fixture, quiesce_serves_a_pending_notify_and_waits_for_it) {
+  bring_up();
+  backend.hold = true;
+  mem.put<uint32_t>(hdr, 0);
+  mem.put<uint64_t>(hdr + 8, 0);
+  put_desc(0, hdr, 16, 1, 1);
+  put_desc(1, data_at, 512, 3, 2);
+  put_desc(2, status_at, 1, 2, 0);
+  mem.put<uint16_t>(avail + 4, 0);
+  mem.put<uint16_t>(avail + 2, 1); // queued; the notify never reached us
+  EXPECT_FALSE(dev.quiesce(std::chrono::milliseconds(20)));
+  EXPECT_EQ(dev.in_flight(), 1u); // picked up, held by the backend
+  std::thread completer{[this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    backend.held.front()(block_status::ok);
+  }};
+  EXPECT_TRUE(dev.quiesce(std::chrono::seconds(10)));
+  completer.join();
+  EXPECT_EQ(dev.in_flight(), 0u);
+  auto st = dev.save();
+  EXPECT_EQ(st.last_avail, 1);
+  EXPECT_EQ(st.used_idx, 1);
+  EXPECT_EQ(backend.submitted, 1);
+}
+
+TEST_F(virtio_fixture, quiesce_on_an_idle_or_stopped_device_returns_at_once) {
+  EXPECT_TRUE(dev.quiesce(std::chrono::milliseconds(0))); // before DRIVER_OK
+  bring_up();
+  EXPECT_TRUE(dev.quiesce(std::chrono::milliseconds(0)));
+  EXPECT_TRUE(dev.wait_idle(std::chrono::milliseconds(0)));
+  EXPECT_EQ(dev.counters().ignored_writes, 0u); // not guest accesses
+}
+
+// After restore on another machine: requests the guest had queued behind
+// the saved last_avail are served by kick(), without a guest notify.
+TEST(virtio_blk, kick_after_restore_picks_up_what_the_guest_queued) {
+  fake_memory mem_a{1 << 20}, mem_b{1 << 20};
+  fake_irq irq_a, irq_b;
+  ram_backend disk_a{64}, disk_b{64};
+  virtio_blk a{mem_a, irq_a, disk_a, "a"};
+  auto drive = [](virtio_blk& d, fake_memory& m) {
+    mmio_put<uint8_t>(d, 0x14, 1 | 2);
+    mmio_put<uint32_t>(d, 0x08, 1);
+    mmio_put<uint32_t>(d, 0x0c, 1);
+    mmio_put<uint8_t>(d, 0x14, 1 | 2 | 8);
+    mmio_put<uint16_t>(d, 0x18, 8);
+    mmio_put<uint32_t>(d, 0x20, desc);
+    mmio_put<uint32_t>(d, 0x28, avail);
+    mmio_put<uint32_t>(d, 0x30, used);
+    mmio_put<uint16_t>(d, 0x1c, 1);
+    mmio_put<uint8_t>(d, 0x14, 1 | 2 | 4 | 8);
+    m.put<uint32_t>(hdr, 1); // OUT sector 3
+    m.put<uint64_t>(hdr + 8, 3);
+    m.put<uint64_t>(desc, hdr);
+    m.put<uint32_t>(desc + 8, 16);
+    m.put<uint16_t>(desc + 12, 1);
+    m.put<uint16_t>(desc + 14, 1);
+    m.put<uint64_t>(desc + 16, data_at);
+    m.put<uint32_t>(desc + 24, 512);
+    m.put<uint16_t>(desc + 28, 1);
+    m.put<uint16_t>(desc + 30, 2);
+    m.put<uint64_t>(desc + 32, status_at);
+    m.put<uint32_t>(desc + 40, 1);
+    m.put<uint16_t>(desc + 44, 2);
+    m.put<uint16_t>(desc + 46, 0);
+  };
+  drive(a, mem_a);
+  auto st = a.save();
+  // The guest memory moves to machine B, and there the guest queues a
+  // write before B's device ever saw a notify.
+  mem_b.bytes = mem_a.bytes;
+  std::memset(mem_b.bytes.data() + data_at, 0x7e, 512);
+  mem_b.put<uint16_t>(avail + 4, 0);
+  mem_b.put<uint16_t>(avail + 2, 1);
+  virtio_blk b{mem_b, irq_b, disk_b, "b"};
+  b.restore(st);
+  EXPECT_EQ(disk_b.submitted, 0);
+  b.kick();
+  EXPECT_EQ(disk_b.submitted, 1);
+  EXPECT_EQ(disk_b.disk[3 * 512 + 100], 0x7e);
+  EXPECT_EQ(mem_b.get<uint16_t>(used + 2), 1);
+  EXPECT_TRUE(irq_b.level);
+  b.kick(); // nothing new
+  EXPECT_EQ(disk_b.submitted, 1);
+}
+
 } // namespace
 } // namespace tb::devices

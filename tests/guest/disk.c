@@ -1,10 +1,12 @@
 /* virtio-blk over the virtio 1.x modern PCI transport (1af4:1042), one split
- * virtqueue, polled. Writes a pattern to sectors 0..n-1, flushes, reads them
- * back and verifies: sector s holds "TBDISK " + s as 8 decimal digits + '\n'
- * in bytes 0..15, then byte i = (s + i) & 0xff for i = 16..511. */
+ * virtqueue, polled. disk_run writes a pattern to sectors 0..n-1, flushes,
+ * reads them back and verifies: sector s holds "TBDISK " + s as 8 decimal
+ * digits + '\n' in bytes 0..15, then byte i = (s + i) & 0xff for
+ * i = 16..511. disk_bench times large sequential writes and reads with
+ * several requests in flight (see README.md). */
 #include "probe.h"
 
-#define QSIZE 8
+#define QSIZE 32
 #define MAX_SECTORS 64
 enum { CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4 };
 enum { T_IN = 0, T_OUT = 1, T_FLUSH = 4, T_GET_ID = 8 };
@@ -85,6 +87,10 @@ static int find_caps(const struct pci_dev* d) {
 
 static int device_init(void) {
   volatile uint8_t* st = common + 0x14;
+  memset(descs, 0, sizeof descs);
+  memset(&avail, 0, sizeof avail);
+  memset(&used, 0, sizeof used);
+  last_used = 0;
   *st = 0;
   for (int i = 0; i < 100000 && *st; i++)
     cpu_relax();
@@ -112,7 +118,7 @@ static int device_init(void) {
   }
   *(volatile uint16_t*)(common + 0x18) = max < QSIZE ? max : QSIZE;
   if (*(volatile uint16_t*)(common + 0x18) != QSIZE) {
-    fail("queue size not 8");
+    fail("queue size not 32");
     return 0;
   }
   *(volatile uint64_t*)(common + 0x20) = (uint32_t)descs;
@@ -162,26 +168,35 @@ static void pattern(uint8_t* p, uint32_t s) {
     p[i] = (uint8_t)(s + i);
 }
 
-void disk_run(uint32_t sectors) {
+/* Finds and initialises the device; its capacity in sectors, 0 on failure
+ * (reported). */
+static uint64_t disk_open(void) {
   struct pci_dev d;
-  if (sectors > MAX_SECTORS)
-    sectors = MAX_SECTORS;
   if (!pci_find(0x1af4, 0x1042, &d)) {
     fail("no virtio-blk 1af4:1042");
-    return;
+    return 0;
   }
-  if (!find_caps(&d)) {
+  if (!common && !find_caps(&d)) {
     fail("virtio capabilities missing");
-    return;
+    return 0;
   }
   if (!device_init())
-    return;
+    return 0;
   uint64_t capacity =
       *(volatile uint32_t*)device_cfg
       | ((uint64_t) * (volatile uint32_t*)(device_cfg + 4) << 32);
   puts_("DISK-CAPACITY ");
   putu((uint32_t)capacity);
   putc_('\n');
+  return capacity;
+}
+
+void disk_run(uint32_t sectors) {
+  if (sectors > MAX_SECTORS)
+    sectors = MAX_SECTORS;
+  uint64_t capacity = disk_open();
+  if (!capacity)
+    return;
   if (capacity < sectors) {
     fail("capacity too small");
     return;
@@ -219,4 +234,147 @@ void disk_run(uint32_t sectors) {
   puts_("DISK-OK ");
   putu(sectors);
   putc_('\n');
+}
+
+/* ---- telebox.diskbench: sequential throughput ---------------------------
+ * `depth` slots, each with its own header, data buffer (`req` bytes, at
+ * physical 16 MiB up) and status byte, using descriptors 3*slot..3*slot+2.
+ * A slot is refilled as soon as its request completes; one notify per
+ * batch of refills. Every chunk carries the same data (slot 0's pattern),
+ * so after the read pass every slot must hold it again. */
+#define BENCH_MAX_DEPTH 8
+#define BENCH_BASE (16u << 20)
+static struct req_hdr bhdr[BENCH_MAX_DEPTH];
+static volatile uint8_t bstatus[BENCH_MAX_DEPTH];
+
+static void bench_submit(uint32_t slot, uint32_t type, uint64_t sector,
+                         uint32_t len) {
+  uint16_t h = (uint16_t)(3 * slot);
+  uint8_t* buf = (uint8_t*)(BENCH_BASE + slot * len);
+  bhdr[slot] = (struct req_hdr){type, 0, sector};
+  bstatus[slot] = 0xff;
+  descs[h] = (struct desc){(uint32_t)&bhdr[slot], sizeof bhdr[slot], 1,
+                           (uint16_t)(h + 1)};
+  descs[h + 1] =
+      (struct desc){(uint32_t)buf, len, (uint16_t)(1 | (type == T_OUT ? 0 : 2)),
+                    (uint16_t)(h + 2)};
+  descs[h + 2] = (struct desc){(uint32_t)&bstatus[slot], 1, 2, 0};
+  avail.ring[avail.idx % QSIZE] = h;
+  barrier();
+  avail.idx++;
+}
+
+/* Moves `total` bytes in `len`-byte requests, `depth` in flight; guest
+ * microseconds, or 0 on a failed or timed-out request. */
+static uint32_t bench_pass(uint32_t type, uint32_t total, uint32_t len,
+                           uint32_t depth) {
+  uint32_t chunks = total / len, next = 0, done = 0;
+  uint32_t free_mask = (1u << depth) - 1;
+  uint64_t start = rdtsc(), limit = tsc_per_ms() * 5000, last_progress = start;
+  while (done < chunks) {
+    int queued = 0;
+    while (free_mask && next < chunks) {
+      uint32_t slot = (uint32_t)__builtin_ctz(free_mask);
+      free_mask &= ~(1u << slot);
+      bench_submit(slot, type, (uint64_t)next++ * (len / 512), len);
+      queued = 1;
+    }
+    if (queued) {
+      barrier();
+      *notify = 0;
+    }
+    while (*(volatile uint16_t*)&used.idx == last_used) {
+      if (rdtsc() - last_progress > limit)
+        return 0;
+      cpu_relax();
+    }
+    while (*(volatile uint16_t*)&used.idx != last_used) {
+      barrier();
+      uint32_t slot = used.ring[last_used % QSIZE].id / 3;
+      last_used++;
+      if (slot >= depth || bstatus[slot] != 0)
+        return 0;
+      free_mask |= 1u << slot;
+      done++;
+    }
+    last_progress = rdtsc();
+  }
+  uint32_t us =
+      (uint32_t)div64((rdtsc() - start) * 1000, (uint32_t)tsc_per_ms());
+  return us ? us : 1;
+}
+
+static void bench_line(const char* what, uint32_t bytes, uint32_t us) {
+  puts_("DISK-BENCH ");
+  puts_(what);
+  putc_(' ');
+  putu(bytes);
+  putc_(' ');
+  putu(us);
+  putc_('\n');
+}
+
+void disk_bench(uint32_t mib, uint32_t req_kib, uint32_t depth,
+                uint32_t mem_kib) {
+  if (!req_kib)
+    req_kib = 1024;
+  if (req_kib > 4096)
+    req_kib = 4096;
+  if (!depth)
+    depth = 4;
+  if (depth > BENCH_MAX_DEPTH)
+    depth = BENCH_MAX_DEPTH;
+  if (mib > 4095)
+    mib = 4095;
+  uint32_t len = req_kib * 1024, total = mib << 20;
+  total -= total % len;
+  puts_("DISK-BENCH setup mib=");
+  putu(total >> 20);
+  puts_(" req_kib=");
+  putu(req_kib);
+  puts_(" depth=");
+  putu(depth);
+  putc_('\n');
+  if (mem_kib
+      && (uint64_t)BENCH_BASE + (uint64_t)len * depth
+             > (uint64_t)mem_kib * 1024) {
+    puts_("DISK-BENCH-FAIL not enough RAM for the buffers\n");
+    return;
+  }
+  uint64_t capacity = disk_open();
+  if (!capacity)
+    return;
+  if (!total || capacity < total / 512) {
+    puts_("DISK-BENCH-FAIL disk smaller than the benchmark\n");
+    return;
+  }
+  uint8_t* slot0 = (uint8_t*)BENCH_BASE;
+  for (uint32_t s = 0; s < len / 512; s++)
+    pattern(slot0 + s * 512, s);
+  for (uint32_t i = 1; i < depth; i++)
+    memcpy(slot0 + i * len, slot0, len);
+  uint32_t us = bench_pass(T_OUT, total, len, depth);
+  if (!us || request(T_FLUSH, 0, 0, 0) != 0) {
+    puts_("DISK-BENCH-FAIL write\n");
+    return;
+  }
+  bench_line("write", total, us);
+  memset(slot0, 0, (size_t)len * depth);
+  if (!(us = bench_pass(T_IN, total, len, depth))) {
+    puts_("DISK-BENCH-FAIL read\n");
+    return;
+  }
+  bench_line("read", total, us);
+  uint8_t want[512];
+  for (uint32_t i = 0; i < depth && i * len < total; i++)
+    for (uint32_t s = 0; s < len / 512; s++) {
+      pattern(want, s);
+      const uint8_t* got = slot0 + i * len + s * 512;
+      for (uint32_t b = 0; b < 512; b++)
+        if (got[b] != want[b]) {
+          puts_("DISK-BENCH-FAIL read data differs\n");
+          return;
+        }
+    }
+  puts_("DISK-BENCH-OK\n");
 }

@@ -103,7 +103,7 @@ static uint32_t atou(const char** s) {
 
 struct options {
   uint32_t tick_ms, dirty_mib, dirty_rate, poweroff, anim, disk, tsc_khz,
-      iobench;
+      iobench, bench_mib, bench_kib, bench_depth;
 };
 
 static void parse_cmdline(const char* s, struct options* o) {
@@ -129,6 +129,17 @@ static void parse_cmdline(const char* s, struct options* o) {
     } else if (starts(s, "telebox.disk=")) {
       s += 13;
       o->disk = atou(&s);
+    } else if (starts(s, "telebox.diskbench=")) {
+      s += 18;
+      o->bench_mib = atou(&s);
+      if (*s == ':') {
+        s++;
+        o->bench_kib = atou(&s);
+        if (*s == ':') {
+          s++;
+          o->bench_depth = atou(&s);
+        }
+      }
     } else if (starts(s, "tsc_khz=")) {
       s += 8;
       o->tsc_khz = atou(&s);
@@ -326,6 +337,9 @@ void user_main(void) {
     outw(PM1_EN, PWRBTN); /* report power button presses */
   if (o.disk)
     disk_run(o.disk > 1 ? o.disk : 16);
+  if (o.bench_mib)
+    disk_bench(o.bench_mib, o.bench_kib, o.bench_depth,
+               mbi && (mbi->flags & 1) ? mbi->mem_upper + 1024 : 0);
 
   struct dirtier d;
   dirtier_init(&d, &o, mbi);
