@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -30,6 +31,13 @@ struct open_options {
 
 /// Whether a range holds data or is known to read as zero.
 enum class extent_kind { data, zero };
+
+/// Where a piece of a read lives in the image file (see map_read).
+struct file_extent {
+  uint64_t file_offset = 0; ///< In the file behind direct_fd(); 0 if zero.
+  uint64_t length = 0;
+  bool zero = false; ///< Reads as zeros: nothing to read from the file.
+};
 
 /// One open medium.
 class medium_image {
@@ -55,6 +63,20 @@ public:
   virtual extent_kind extent_at(uint64_t offset, uint64_t* run) const = 0;
   /// Bytes the file occupies on the host.
   virtual uint64_t size_on_disk() const = 0;
+
+  /// The O_DIRECT descriptor asynchronous readers may read the file
+  /// through (pread/io_uring at offsets from map_read), or -1 when the
+  /// medium was opened without direct I/O.
+  virtual int direct_fd() const { return -1; }
+  /// Appends to `out`, in order, where [offset, offset + length) lives in
+  /// the file. A piece stays valid while no discard or resize runs on it
+  /// (a write never moves data that a map entry points at). False when the
+  /// range lies outside the medium or the format cannot say.
+  virtual bool map_read(uint64_t offset, uint64_t length,
+                        std::vector<file_extent>& out) const {
+    (void)offset, (void)length, (void)out;
+    return false;
+  }
 
 protected:
   /// Checks that [offset, offset+length) lies inside the medium.

@@ -137,6 +137,14 @@ caf::error raw_image::discard(uint64_t offset, uint64_t length) {
   return {};
 }
 
+bool raw_image::map_read(uint64_t offset, uint64_t length,
+                         std::vector<file_extent>& out) const {
+  if (offset > size_ || length > size_ - offset)
+    return false;
+  out.push_back({offset, length, false});
+  return true;
+}
+
 // SEEK_DATA/SEEK_HOLE tell holes from data; a file system without them
 // reports everything as data, which is merely slower to convert.
 extent_kind raw_image::extent_at(uint64_t offset, uint64_t* run) const {

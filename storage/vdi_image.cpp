@@ -211,6 +211,32 @@ caf::error vdi_image::read(uint64_t offset, std::span<uint8_t> out) {
   return {};
 }
 
+// The same walk as read(), yielding the pieces instead of reading them.
+bool vdi_image::map_read(uint64_t offset, uint64_t length,
+                         std::vector<file_extent>& out) const {
+  if (offset > header_.disk_size || length > header_.disk_size - offset)
+    return false;
+  while (length > 0) {
+    uint64_t block = offset / header_.block_size;
+    auto in_block = static_cast<uint32_t>(offset % header_.block_size);
+    uint32_t p = entry(block);
+    uint64_t len;
+    if (is_allocated(p)) {
+      len = contiguous_run(block, p, in_block, length);
+      out.push_back({header_.data_offset(p) + in_block, len, false});
+    } else {
+      len = std::min<uint64_t>(length, header_.block_size - in_block);
+      if (!out.empty() && out.back().zero)
+        out.back().length += len;
+      else
+        out.push_back({0, len, true});
+    }
+    offset += len;
+    length -= len;
+  }
+  return true;
+}
+
 caf::error vdi_image::write(uint64_t offset, std::span<const uint8_t> data) {
   if (!writable_)
     return make_storage_error(storage_errc::read_only,

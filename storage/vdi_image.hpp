@@ -49,6 +49,9 @@ public:
   caf::error discard(uint64_t offset, uint64_t length) override;
   extent_kind extent_at(uint64_t offset, uint64_t* run) const override;
   uint64_t size_on_disk() const override { return allocated_size(fd_.get()); }
+  int direct_fd() const override { return direct_fd_ ? direct_fd_.get() : -1; }
+  bool map_read(uint64_t offset, uint64_t length,
+                std::vector<file_extent>& out) const override;
 
 private:
   vdi_image(unique_fd fd, std::string path, vdi_header header);
