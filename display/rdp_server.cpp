@@ -3,20 +3,28 @@
 #include <algorithm>
 #include <list>
 #include <mutex>
+#include <optional>
 
 #include "actors/error_text.hpp"
 #include "display/rdp/rdp_security.hpp"
+#include "display/rdp/redirection.hpp"
 #include "display/rdp_session.hpp"
 
 namespace tb::display {
 
 namespace {
 
+/// How long a redirected client gets to close its old connection.
+constexpr std::chrono::seconds redirect_linger{10};
+
 struct client {
   uint64_t id = 0;
   net::tcp_stream_ptr stream;
   std::unique_ptr<rdp_session> session;
   bool was_active = false;
+  /// Redirected: the FIN is out, the client closes by itself; closed by
+  /// force once this passes.
+  std::optional<std::chrono::steady_clock::time_point> drain_until;
   bool repump_queued = false;
   /// Expires when the client is erased: guards work posted for it.
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
@@ -126,6 +134,42 @@ public:
         c->stream->close();
       }
     });
+  }
+
+  std::pair<size_t, size_t> redirect_all(const rdp::redirection_target& target,
+                                         rdp_error_info why) override {
+    std::pair<size_t, size_t> n{0, 0};
+    loop_.call([&] {
+      for (auto& c : clients_) {
+        if (c.session->finished() || c.stream->closed())
+          continue;
+        auto t = target;
+        if (t.username.empty())
+          t.username = c.session->client().user;
+        if (t.domain.empty())
+          t.domain = c.session->client().domain;
+        // Without an address a client would reconnect to us: disconnect.
+        if (!t.address.empty() && c.session->redirect(t)) {
+          ++n.first;
+          log("RDP client " + c.stream->peer() + " redirected to "
+              + target.address);
+          // The client may still be sending (input, acknowledgements):
+          // closing now could reset the connection before it read the
+          // PDU, so only our direction ends and the client closes.
+          c.stream->write(c.session->take_output());
+          c.stream->shutdown_write();
+          c.drain_until = std::chrono::steady_clock::now() + redirect_linger;
+          continue;
+        }
+        ++n.second;
+        c.session->disconnect(why);
+        log("RDP client " + c.stream->peer()
+            + " cannot be redirected; disconnected");
+        c.stream->write(c.session->take_output());
+        c.stream->close();
+      }
+    });
+    return n;
   }
 
   void stop() override {
@@ -261,6 +305,10 @@ private:
   }
 
   void flush() {
+    auto now = std::chrono::steady_clock::now();
+    for (auto& c : clients_)
+      if (c.drain_until && now >= *c.drain_until)
+        c.stream->close(); // a redirected client that did not leave
     std::vector<rect> damage;
     if (cfg_.collect_damage && !clients_.empty())
       damage = cfg_.collect_damage();

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -22,6 +23,7 @@ namespace tb::display {
 namespace rdp {
 struct client_info;
 class tls_context;
+struct redirection_target;
 } // namespace rdp
 
 enum class rdp_error_info : uint32_t; // rdp_session.hpp
@@ -93,6 +95,13 @@ public:
                                        rdp_error_info why) = 0;
   /// Disconnects one client with `why`. Thread-safe.
   virtual void disconnect(uint64_t id, rdp_error_info why) = 0;
+  /// Sends every client that can follow it (rdp_session::can_redirect) a
+  /// Server Redirection PDU to `target`, with that client's own user and
+  /// domain filled in when `target` has none, and disconnects the others
+  /// with `why` (everyone when target.address is empty). Thread-safe;
+  /// returns {redirected, disconnected}.
+  virtual std::pair<size_t, size_t>
+  redirect_all(const rdp::redirection_target& target, rdp_error_info why) = 0;
   /// Disconnects every client and stops listening.
   virtual void stop() = 0;
 };

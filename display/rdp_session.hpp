@@ -18,6 +18,7 @@
 #include "display/rdp/client_info.hpp"
 #include "display/rdp/gcc.hpp"
 #include "display/rdp/input_events.hpp"
+#include "display/rdp/redirection.hpp"
 #include "display/rdp/sec_layer.hpp"
 #include "display/rdp/tls_layer.hpp"
 
@@ -97,6 +98,14 @@ public:
 
   /// Sends Set Error Info + Disconnect Provider Ultimatum, then finishes.
   void disconnect(rdp_error_info why);
+
+  /// Whether redirect() can move this client: active, REDIRECTION_SUPPORTED
+  /// in its cluster data, and TLS or encrypted Standard RDP Security.
+  bool can_redirect() const;
+  /// Sends the Server Redirection PDU (rdp/redirection.hpp) and finishes;
+  /// the client connects to `t.address` by itself. False (nothing sent)
+  /// when can_redirect() is false.
+  bool redirect(const rdp::redirection_target& t);
 
   /// The client's logon data (valid once active; password cleared).
   const rdp::client_info& client() const { return info_; }

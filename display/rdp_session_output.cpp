@@ -190,4 +190,29 @@ void rdp_session::disconnect(rdp_error_info why) {
   state_ = state::closed;
 }
 
+bool rdp_session::can_redirect() const {
+  if (state_ != state::active)
+    return false;
+  if (!(core_.cluster_flags & rdp::cluster_redirection_supported))
+    return false;
+  // Under Standard RDP Security the client always decrypts the packet.
+  return tls_ || sec_.encrypting();
+}
+
+bool rdp_session::redirect(const rdp::redirection_target& t) {
+  if (!can_redirect())
+    return false;
+  if (tls_) {
+    send_mcs(mcs_io_channel,
+             rdp::build_enhanced_redirection_pdu(t, server_channel_source));
+  } else {
+    auto packet = rdp::build_redirection_packet(t);
+    send_mcs(mcs_io_channel, sec_.wrap(packet, 0x0400 /* REDIRECTION_PKT */));
+  }
+  // No Disconnect Provider Ultimatum: FreeRDP could act on it before the
+  // redirection. The client closes; the server closes after this output.
+  state_ = state::closed;
+  return true;
+}
+
 } // namespace tb::display

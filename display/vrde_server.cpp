@@ -19,6 +19,7 @@
 #include "display/auth_simple.hpp"
 #include "display/auth_throttle.hpp"
 #include "display/rdp/client_info.hpp"
+#include "display/rdp/redirection.hpp"
 #include "display/rdp/tls_layer.hpp"
 #include "display/rdp_server.hpp"
 #include "display/rdp_session.hpp"
@@ -421,6 +422,44 @@ caf::error vrde_server::set_ports(const std::string& ports) {
   vrde_config c = config();
   c.ports = ports.empty() || ports == "0" ? "3389" : ports;
   return reconfigure(std::move(c));
+}
+
+caf::expected<vrde_redirect_result>
+vrde_server::redirect_clients(const std::string& host, uint16_t port) {
+  auto units = rdp::utf16le_z(host).size() / 2 - 1;
+  if (host.empty() || units > rdp::max_target_address_units)
+    return make_vrde_error(vrde_errc::bad_property,
+                           "VRDE redirection target \"" + host
+                               + "\" must be a host name or address of 1 to "
+                               + std::to_string(rdp::max_target_address_units)
+                               + " characters");
+  std::shared_ptr<instance> inst;
+  int own_port;
+  {
+    std::lock_guard lock{impl_->mtx};
+    inst = impl_->current;
+    own_port = impl_->port;
+  }
+  vrde_redirect_result out;
+  if (!inst)
+    return out;
+  rdp::redirection_target t;
+  t.address = host;
+  if (port != 0 && port != own_port) {
+    // No client could reach the target: say goodbye instead.
+    impl_->say("VRDE: the redirection target " + host + " listens on port "
+               + std::to_string(port) + ", not " + std::to_string(own_port)
+               + "; RDP clients cannot follow and are disconnected");
+    t.address.clear();
+  }
+  auto n =
+      inst->server->redirect_all(t, rdp_error_info::rpc_initiated_disconnect);
+  out.redirected = n.first;
+  out.disconnected = n.second;
+  impl_->say("VRDE: " + std::to_string(out.redirected)
+             + " client(s) redirected to " + host + ", "
+             + std::to_string(out.disconnected) + " disconnected");
+  return out;
 }
 
 vrde_config vrde_server::config() const {

@@ -26,6 +26,12 @@ struct vrde_connection {
   std::string encryption; ///< "RDP4" (Standard RDP Security) | "RDP5 (X.509)"
 };
 
+/// What redirect_clients did.
+struct vrde_redirect_result {
+  size_t redirected = 0;   ///< sent a Server Redirection PDU
+  size_t disconnected = 0; ///< could not follow; disconnected
+};
+
 class vrde_server {
 public:
   using log_fn = std::function<void(const std::string&)>;
@@ -55,6 +61,18 @@ public:
 
   /// Logged-on clients, oldest first. Thread-safe.
   std::vector<vrde_connection> connections() const;
+
+  /// After a teleport: tells every connected client that supports it to
+  /// reconnect to `host` (MS-RDPBCGR Server Redirection PDU, see
+  /// display/rdp/redirection.hpp for what FreeRDP does with it) under its
+  /// own user and domain ("@N" kept), and disconnects the rest cleanly.
+  /// The PDU cannot carry a port: clients dial the port they used before,
+  /// so when `port` (the target's VRDE port; 0 = same) differs from
+  /// port(), nobody could follow and everyone is disconnected instead.
+  /// Fails, doing nothing, for an empty host or one longer than the 39
+  /// characters FreeRDP accepts. The server keeps listening.
+  caf::expected<vrde_redirect_result> redirect_clients(const std::string& host,
+                                                       uint16_t port);
 
   /// Disconnects everyone, stops listening and ends the server's threads;
   /// final (the destructor does it too).

@@ -30,6 +30,11 @@ public:
   virtual size_t queued_bytes() const = 0;
   /// Closes after queued writes were handed to the kernel.
   virtual void close() = 0;
+  /// Sends a FIN once the queued writes are out but keeps reading, dropping
+  /// what arrives, until the peer closes (or close()): a peer still
+  /// sending then reads all we sent instead of losing it to a reset.
+  /// Later writes are dropped.
+  virtual void shutdown_write() = 0;
   virtual bool closed() const = 0;
   /// "address:port" of the peer.
   virtual std::string peer() const = 0;

@@ -41,6 +41,8 @@ struct uv_tcp_stream final : tcp_stream,
   size_t queued = 0;
   bool is_closed = false;
   bool close_requested = false;
+  bool write_shut = false; ///< shutdown_write(): FIN queued, reads dropped
+  bool fin_sent = false;
   uint64_t stop_id = 0;
   std::string peer_text;
   std::shared_ptr<uv_tcp_stream> self; // alive until the handle is closed
@@ -64,14 +66,14 @@ struct uv_tcp_stream final : tcp_stream,
             s->shutdown_now();
             return;
           }
-          if (n > 0 && s->on_data && !s->close_requested)
+          if (n > 0 && s->on_data && !s->close_requested && !s->write_shut)
             s->on_data({reinterpret_cast<const uint8_t*>(buf->base),
                         static_cast<size_t>(n)});
         });
   }
 
   void write(std::vector<uint8_t> bytes) override {
-    if (is_closed || close_requested || bytes.empty())
+    if (is_closed || close_requested || write_shut || bytes.empty())
       return;
     auto* w = new write_req{{}, std::move(bytes), shared_from_this()};
     w->req.data = w;
@@ -88,6 +90,8 @@ struct uv_tcp_stream final : tcp_stream,
                           owner->shutdown_now();
                         else if (owner->close_requested && owner->queued == 0)
                           owner->shutdown_now();
+                        else if (owner->write_shut && owner->queued == 0)
+                          owner->send_fin();
                       });
     if (rc != 0) {
       queued -= w->data.size();
@@ -107,6 +111,37 @@ struct uv_tcp_stream final : tcp_stream,
   }
 
   bool closed() const override { return is_closed || close_requested; }
+
+  void shutdown_write() override {
+    if (is_closed || close_requested || write_shut)
+      return;
+    write_shut = true;
+    if (queued == 0)
+      send_fin();
+  }
+
+  void send_fin() {
+    if (fin_sent || is_closed)
+      return;
+    fin_sent = true;
+    auto* req = new uv_shutdown_t{};
+    req->data = new std::shared_ptr<uv_tcp_stream>(shared_from_this());
+    int rc =
+        uv_shutdown(req, reinterpret_cast<uv_stream_t*>(handle),
+                    [](uv_shutdown_t* r, int status) {
+                      auto* owner =
+                          static_cast<std::shared_ptr<uv_tcp_stream>*>(r->data);
+                      if (status < 0 && status != UV_ECANCELED)
+                        (*owner)->shutdown_now();
+                      delete owner;
+                      delete r;
+                    });
+    if (rc != 0) {
+      delete static_cast<std::shared_ptr<uv_tcp_stream>*>(req->data);
+      delete req;
+      shutdown_now();
+    }
+  }
   std::string peer() const override { return peer_text; }
 
   void shutdown_now() {

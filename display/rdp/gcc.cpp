@@ -136,8 +136,11 @@ parse_conference_create_request(std::span<const uint8_t> gcc) {
       }
       break;
     }
+    case 0xC004:
+      cd.cluster_flags = blk.u32le();
+      break;
     default:
-      break; // cluster, monitor, message channel, ...: not needed
+      break; // monitor, message channel, ...: not needed
     }
   }
   if (!have_core)

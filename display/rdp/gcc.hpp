@@ -49,6 +49,9 @@ struct client_data {
   uint32_t encryption_methods = 0;
   uint32_t ext_encryption_methods = 0;
   std::vector<static_channel> channels;
+  /// CS_CLUSTER flags (0 when the block is absent): REDIRECTION_SUPPORTED
+  /// 0x1, the redirection version in bits 2-5.
+  uint32_t cluster_flags = 0;
 
   /// The colour depth the session should run at, from the client's wishes.
   uint16_t session_bpp() const;

@@ -18,6 +18,7 @@ enum class pdu_type : uint8_t {
   confirm_active = 0x3,
   deactivate_all = 0x6,
   data = 0x7,
+  server_redirection = 0xA,
 };
 
 enum class pdu_type2 : uint8_t {

@@ -4,6 +4,7 @@ clients against vrde_test_server (a red/green 640x480 frame buffer):
 VBoxAuthSimple right/wrong password, PAM with a throwaway user (root only),
 null auth, two clients with multicon
 both seeing the screen and typing, multicon off refusing the second client,
+Server Redirection to a second server (Standard RDP Security and TLS),
 reusecon replacing the first, "@2" refused, a port list binding its second
 port when the first is taken, Client/DisableDisplay+DisableInput, and IPv6
 ::1 when the host has it. Every wait is bounded; everything started is
@@ -13,6 +14,7 @@ usage: vrde_e2e.py <vrde_test_server> <work dir>
 """
 import hashlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -106,9 +108,9 @@ def auth_only(port, user="test", password="test", host="127.0.0.1",
     return r.returncode
 
 
-def session(x, port, name):
+def session(x, port, name, sec="rdp", host="127.0.0.1"):
     f = open(f"{WORK}/{name}.client.log", "w")
-    p = subprocess.Popen(["xfreerdp", f"/v:127.0.0.1:{port}", "/sec:rdp",
+    p = subprocess.Popen(["xfreerdp", f"/v:{host}:{port}", f"/sec:{sec}",
                           "/u:test", "/p:test", "/cert:ignore", "/bpp:32",
                           "/size:640x480", "/log-level:WARN"],
                          env=x.env, stdin=subprocess.DEVNULL, stdout=f,
@@ -252,6 +254,46 @@ try:
     check(auth_only(s.port) == 0, "ports: client connects to the second")
     s.stop()
     blocker.close()
+
+    # Server Redirection (teleport): a client of the server on 127.0.0.1
+    # is sent to the one on 127.0.0.2 (same port: the PDU carries none)
+    # and shows that server's screen; one told about another port is
+    # disconnected instead.
+    for sec in ("rdp", "tls"):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        src = Server("--auth", "null", "--address", "127.0.0.1", "--ports",
+                     str(port), "--redirect", "127.0.0.2")
+        dst = Server("--auth", "null", "--address", "127.0.0.2", "--ports",
+                     str(port))
+        a = session(X[0], port, f"redirect_{sec}", sec)
+        check(src.wait(active, 1), f"redirect {sec}: client active at source")
+        src.proc.send_signal(signal.SIGUSR1)
+        check(src.wait(lambda l: l == "redirect: 1 redirected, 0 disconnected",
+                       1, 10), f"redirect {sec}: source sent the PDU")
+        check(dst.wait(active, 1),
+              f"redirect {sec}: the client reconnected to 127.0.0.2")
+        check(dst.wait(lambda l: l.startswith("connections 1 [test@"),
+                       1, 10), f"redirect {sec}: same user at the target")
+        ok, seen = wait_colours(X[0], True)
+        check(ok and a.poll() is None,
+              f"redirect {sec}: client shows the target's screen {seen}")
+        end(a)
+        src.stop(), dst.stop()
+    src = Server("--auth", "null", "--redirect", "127.0.0.2:1")
+    a = session(X[0], src.port, "redirect_port")
+    check(src.wait(active, 1), "redirect other port: client active")
+    src.proc.send_signal(signal.SIGUSR1)
+    check(src.wait(lambda l: l == "redirect: 0 redirected, 1 disconnected",
+                   1, 10), "redirect other port: client disconnected")
+    deadline = time.time() + 15
+    while a.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    check(a.poll() is not None, "redirect other port: xfreerdp ended")
+    end(a)
+    src.stop()
 
     # IPv6 loopback when the host has it.
     try:

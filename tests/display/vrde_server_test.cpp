@@ -151,3 +151,23 @@ TEST(vrde_server, certificate_pair_generated_once_in_machine_folder) {
   EXPECT_TRUE(good) << tb::error_text(good.error());
   std::filesystem::remove_all(dir);
 }
+
+TEST(vrde_server, redirect_checks_the_target_and_counts_no_clients) {
+  fixture f;
+  auto s = start_vrde(loopback("0"), f.fb, f.in, {});
+  ASSERT_TRUE(s) << tb::error_text(s.error());
+  auto empty = (*s)->redirect_clients("", 0);
+  ASSERT_FALSE(empty);
+  EXPECT_NE(tb::error_text(empty.error()).find("redirection target"),
+            std::string::npos);
+  auto too_long = (*s)->redirect_clients(std::string(40, 'h'), 0);
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(tb::error_text(too_long.error()).find("39 characters"),
+            std::string::npos)
+      << tb::error_text(too_long.error());
+  auto none = (*s)->redirect_clients("10.0.0.2", 0);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->redirected, 0u);
+  EXPECT_EQ(none->disconnected, 0u);
+  EXPECT_GT((*s)->port(), 0); // still listening
+}

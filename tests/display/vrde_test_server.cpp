@@ -7,7 +7,9 @@
 // Options: --ports SPEC, --address A, --seconds N (default 90),
 // --auth null|simple|pam, --user NAME --hash SHA256HEX (VBoxAuthSimple
 // extradata), --multicon, --reusecon, --disable-display, --disable-input,
-// --security negotiate|rdp|tls, --folder DIR (machine folder).
+// --security negotiate|rdp|tls, --folder DIR (machine folder),
+// --redirect HOST[:PORT] (on SIGUSR1: redirect_clients(HOST, PORT), then
+// print "redirect: N redirected, M disconnected").
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -49,6 +51,7 @@ public:
 };
 
 volatile std::sig_atomic_t stop_flag = 0;
+volatile std::sig_atomic_t redirect_flag = 0;
 
 } // namespace
 
@@ -62,6 +65,8 @@ int main(int argc, char** argv) {
   std::string user, folder;
   std::string library = "VBoxAuth";
   int seconds = 90;
+  std::string redirect_host;
+  uint16_t redirect_port = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string{argv[++i]} : ""; };
@@ -91,7 +96,14 @@ int main(int argc, char** argv) {
       vs.properties["Security/Method"] = next();
     else if (a == "--folder")
       folder = next();
-    else {
+    else if (a == "--redirect") {
+      redirect_host = next();
+      if (auto c = redirect_host.rfind(':'); c != std::string::npos) {
+        redirect_port =
+            static_cast<uint16_t>(std::stoi(redirect_host.substr(c + 1)));
+        redirect_host.resize(c);
+      }
+    } else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
     }
@@ -131,10 +143,20 @@ int main(int argc, char** argv) {
   say("listening on port " + std::to_string((*srv)->port()));
   std::signal(SIGTERM, [](int) { stop_flag = 1; });
   std::signal(SIGINT, [](int) { stop_flag = 1; });
+  std::signal(SIGUSR1, [](int) { redirect_flag = 1; });
   auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   size_t last = 0;
   while (!stop_flag && std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (redirect_flag && !redirect_host.empty()) {
+      redirect_flag = 0;
+      auto r = (*srv)->redirect_clients(redirect_host, redirect_port);
+      if (r)
+        say("redirect: " + std::to_string(r->redirected) + " redirected, "
+            + std::to_string(r->disconnected) + " disconnected");
+      else
+        say("redirect: " + tb::error_text(r.error()));
+    }
     auto conns = (*srv)->connections();
     if (conns.size() != last) {
       last = conns.size();
