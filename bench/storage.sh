@@ -18,7 +18,9 @@
 #     actor (VDI, host cache off = O_DIRECT, default I/O threads) at queue
 #     depth 1 and 32, against the same pattern with plain O_DIRECT threads on
 #     a raw file holding the same data (the physical limit).
-#  3. I/O thread count scaling of the actor (4 KiB random reads, depth 32).
+#  3. The actor's read mechanisms side by side (io_uring, the default, and
+#     its thread pool alone) and the pool's thread count (which now only
+#     writes use), 4 KiB random I/O at depth 32.
 # Usage: bench/storage.sh [build-dir]   (RUNS=n, default 2; PARTS=123 picks
 # the sections to run)
 # Files go to a temporary folder under /tmp, removed at exit; about 3 GiB.
@@ -83,7 +85,7 @@ run_pair() { # pattern depth ops
   local a d
   a=$("$B" actor io.vdi "$1" "$2" "$3" 0)
   d=$("$B" direct io.raw "$1" "$2" "$3")
-  echo "actor: $a | raw O_DIRECT: $d | ratio $(python3 -c "import sys; print('%.0f%%' % (100 * float(sys.argv[1]) / float(sys.argv[2])))" "$(echo "$a" | awk '{print $4}')" "$(echo "$d" | awk '{print $4}')")"
+  echo "actor: $a | raw O_DIRECT: $d | ratio $(python3 -c "import sys; print('%.0f%%' % (100 * float(sys.argv[1]) / float(sys.argv[2])))" "$(echo "$a" | awk '{print $4}')" "$(echo "$d" | awk '{print $4}')") (load $(cut -d' ' -f1 /proc/loadavg))"
 }
 if [[ $PARTS == *2* ]]; then
 for r in $(seq 1 "$RUNS"); do
@@ -100,9 +102,12 @@ qemu-img check -q io.vdi
 fi
 
 if [[ $PARTS == *3* ]]; then
-echo "## 3. actor I/O threads (randread4k, depth 32)"
+echo "## 3. actor read mechanism and pool threads (depth 32)"
+for r in $(seq 1 "$RUNS"); do
+  echo "io_uring: $("$B" actor io.vdi randread4k 32 30000 0) | pool: $("$B" actor io.vdi randread4k 32 30000 0 pool) | raw O_DIRECT: $("$B" direct io.raw randread4k 32 30000) (load $(cut -d' ' -f1 /proc/loadavg))"
+done
 for t in 1 4 16 32; do
-  echo "threads $t: $("$B" actor io.vdi randread4k 32 20000 $t)"
+  echo "write threads $t: $("$B" actor io.vdi randwrite4k 32 20000 $t)"
 done
 fi
 echo "## done, load $(cut -d' ' -f1-3 /proc/loadavg)"

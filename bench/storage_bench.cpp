@@ -3,10 +3,10 @@
 // physical limit, plain O_DIRECT threads on a raw file) at a queue depth.
 //
 //   storage_bench convert <src> <dst> vdi|raw [--unsafe]
-//   storage_bench actor  <image> <pattern> <depth> <ops> <io-threads>
+//   storage_bench actor  <image> <pattern> <depth> <ops> <io-threads> [pool]
 //   storage_bench direct <raw>   <pattern> <depth> <ops>
 // pattern: randread4k randwrite4k seqread1m seqwrite1m; io-threads 0 means
-// the medium actor's default. Prints
+// the medium actor's default; "pool" keeps reads off io_uring. Prints
 // "<pattern> depth <d>: <IOPS> IOPS <MiB/s> MiB/s".
 #include <atomic>
 #include <chrono>
@@ -176,7 +176,7 @@ caf::behavior driver(caf::event_based_actor* self,
 }
 
 int run_actor(const std::string& path, const pattern& p, int depth,
-              uint64_t ops, size_t threads) {
+              uint64_t ops, size_t threads, bool async_reads) {
   caf::actor_system_config cfg;
   tb::actors::configure(cfg);
   caf::actor_system sys{cfg};
@@ -184,6 +184,7 @@ int run_actor(const std::string& path, const pattern& p, int depth,
   o.writable = p.write;
   o.direct = true; // cache=none, like the O_DIRECT baseline.
   o.owner = "storage_bench";
+  o.async_reads = async_reads;
   auto medium =
       spawn_medium(sys, path, o, threads == 0 ? default_io_threads : threads);
   if (!medium) {
@@ -243,15 +244,16 @@ int main(int argc, char** argv) {
     return run_convert(a[1], a[2], a[3], true);
   if (a.size() == 5 && a[0] == "convert" && a[4] == "--unsafe")
     return run_convert(a[1], a[2], a[3], false);
-  if (a.size() == 6 && a[0] == "actor" && parse_pattern(a[2], p))
+  bool pool = a.size() == 7 && a[6] == "pool";
+  if ((a.size() == 6 || pool) && a[0] == "actor" && parse_pattern(a[2], p))
     return run_actor(a[1], p, std::stoi(a[3]), std::stoull(a[4]),
-                     std::stoul(a[5]));
+                     std::stoul(a[5]), !pool);
   if (a.size() == 5 && a[0] == "direct" && parse_pattern(a[2], p))
     return run_direct(a[1], p, std::stoi(a[3]), std::stoull(a[4]));
   std::fprintf(stderr,
                "usage: storage_bench convert <src> <dst> vdi|raw [--unsafe]\n"
                "       storage_bench actor <image> <pattern> <depth> <ops> "
-               "<io-threads>\n"
+               "<io-threads> [pool]\n"
                "       storage_bench direct <raw> <pattern> <depth> <ops>\n");
   return 2;
 }

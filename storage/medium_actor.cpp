@@ -198,10 +198,12 @@ medium_status snapshot(const medium_state& st) {
 
 medium_actor::behavior_type medium_fun(medium_impl self,
                                        std::shared_ptr<medium_image> image,
-                                       bool writable, size_t threads) {
+                                       bool writable, size_t threads,
+                                       bool async_reads) {
   self->state.image = std::move(image);
   self->state.pool = std::make_unique<io_pool>(threads);
-  self->state.reader = direct_reader::create(self->state.image);
+  if (async_reads)
+    self->state.reader = direct_reader::create(self->state.image);
   self->state.status.path = self->state.image->path();
   self->state.status.size = self->state.image->size();
   self->state.status.writable = writable;
@@ -261,7 +263,7 @@ medium_actor spawn_medium(caf::actor_system& sys,
                           std::unique_ptr<medium_image> image, bool writable,
                           size_t io_threads) {
   return sys.spawn(medium_fun, std::shared_ptr<medium_image>{std::move(image)},
-                   writable, io_threads);
+                   writable, io_threads, true);
 }
 
 caf::expected<medium_actor> spawn_medium(caf::actor_system& sys,
@@ -271,7 +273,8 @@ caf::expected<medium_actor> spawn_medium(caf::actor_system& sys,
   auto image = open_medium(path, options);
   if (!image)
     return image.error();
-  return spawn_medium(sys, std::move(*image), options.writable, io_threads);
+  return sys.spawn(medium_fun, std::shared_ptr<medium_image>{std::move(*image)},
+                   options.writable, io_threads, options.async_reads);
 }
 
 } // namespace tb::storage

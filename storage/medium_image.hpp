@@ -27,6 +27,9 @@ struct open_options {
   bool lock_shared = false;
   /// How long to wait for another holder's lock (teleport handover).
   int lock_wait_ms = 0;
+  /// With `direct`: the storage actor reads through io_uring where it can
+  /// (false: its thread pool does every request; for measurements).
+  bool async_reads = true;
 };
 
 /// Whether a range holds data or is known to read as zero.
