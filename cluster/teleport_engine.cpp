@@ -136,12 +136,21 @@ caf::error precopy(page_sender& s, teleport_vm& vm,
   // Compression pays only when the link, not the CPU, is the bottleneck.
   s.compress = s.stats.bandwidth_mib_s < 300;
   progress(50, "pre-copy");
+  // Rounds go on while they shrink the dirty set: the switch-over then
+  // sends only what one short round dirtied. --maxdowntime bounds when a
+  // set that stopped shrinking is good enough.
+  double fits_ms = opts.max_downtime.count() / 2.0;
+  double goal_ms = std::min(fits_ms, 2.0);
+  double prev = 1e300;
+  unsigned stalled = 0;
   for (s.stats.rounds = 1; s.stats.rounds < opts.max_rounds; ++s.stats.rounds) {
     auto d = collect_dirty(vm, regions.size());
     if (!d)
       return d.error();
     double est_ms = d->pages / pages_per_s * 1000.0;
-    if (est_ms <= opts.max_downtime.count() / 2.0)
+    stalled = static_cast<double>(d->pages) >= 0.9 * prev ? stalled + 1 : 0;
+    prev = static_cast<double>(d->pages);
+    if (est_ms <= goal_ms || (est_ms <= fits_ms && stalled >= 2))
       return send_dirty(s, regions, *d);
     auto t = clock_type::now();
     auto before = s.stats.pages_sent;
@@ -208,7 +217,7 @@ caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
   auto regions = vm.ram();
   if (auto err = vm.start_dirty_log())
     return err;
-  page_sender s{ch, stats};
+  page_sender s{ch, stats, false, {}};
   clock_type::time_point paused_at{};
   auto err = precopy(s, vm, regions, opts, progress);
   if (!err)

@@ -88,14 +88,23 @@ bool known_type(uint16_t t) {
 
 void encode_batch(std::vector<uint8_t>& out, uint64_t gpa, uint32_t count,
                   page_encoding enc, std::span<const uint8_t> data) {
-  std::vector<uint8_t> payload;
-  payload.reserve(16 + data.size());
-  put_u64(payload, gpa);
-  put_u32(payload, count);
-  payload.push_back(static_cast<uint8_t>(enc));
-  payload.insert(payload.end(), 3, 0);
-  payload.insert(payload.end(), data.begin(), data.end());
-  encode_record(out, record_type::ram_pages, payload);
+  // The record goes straight into `out` (pages are copied once), its CRC
+  // patched in over the payload as written.
+  auto start = out.size();
+  auto len = static_cast<uint32_t>(16 + data.size());
+  put_u32(out, record_magic);
+  put_u16(out, static_cast<uint16_t>(record_type::ram_pages));
+  put_u16(out, 0);
+  put_u32(out, len);
+  put_u32(out, 0);
+  put_u64(out, gpa);
+  put_u32(out, count);
+  out.push_back(static_cast<uint8_t>(enc));
+  out.insert(out.end(), 3, 0);
+  out.insert(out.end(), data.begin(), data.end());
+  auto crc = crc32c({out.data() + start + record_header_size, len});
+  for (int i = 0; i < 4; ++i)
+    out[start + 12 + i] = static_cast<uint8_t>(crc >> (8 * i));
 }
 
 void encode_data_run(std::vector<uint8_t>& out, uint64_t gpa,
@@ -115,12 +124,43 @@ void encode_data_run(std::vector<uint8_t>& out, uint64_t gpa,
 
 } // namespace
 
-uint32_t crc32c(std::span<const uint8_t> data) {
+namespace {
+
+uint32_t crc32c_table(uint32_t c, const uint8_t* p, size_t n) {
   static const auto table = make_crc_table();
+  for (size_t i = 0; i < n; ++i)
+    c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+  return c;
+}
+
+#if defined(__x86_64__)
+/// SSE4.2's CRC32 instruction computes CRC-32C: ~20x the table's speed,
+/// which matters at several GiB/s of RAM pages per teleport.
+__attribute__((target("sse4.2"))) uint32_t
+crc32c_sse42(uint32_t c, const uint8_t* p, size_t n) {
+  uint64_t c64 = c;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    c64 = __builtin_ia32_crc32di(c64, w);
+  }
+  c = static_cast<uint32_t>(c64);
+  for (; n > 0; --n, ++p)
+    c = __builtin_ia32_crc32qi(c, *p);
+  return c;
+}
+#endif
+
+} // namespace
+
+uint32_t crc32c(std::span<const uint8_t> data) {
   uint32_t c = 0xffffffffu;
-  for (auto b : data)
-    c = table[(c ^ b) & 0xff] ^ (c >> 8);
-  return c ^ 0xffffffffu;
+#if defined(__x86_64__)
+  static const bool hw = __builtin_cpu_supports("sse4.2");
+  if (hw)
+    return crc32c_sse42(c, data.data(), data.size()) ^ 0xffffffffu;
+#endif
+  return crc32c_table(c, data.data(), data.size()) ^ 0xffffffffu;
 }
 
 void encode_record(std::vector<uint8_t>& out, record_type type,

@@ -102,6 +102,8 @@ host::cli_reply teleport_source(const teleport_source_context& ctx,
     ch->abort();
     vm->reset(); // Ends the lease: the VM runs on as before.
     auto why = error_text(stats.error());
+    if (why.rfind("TLS: ", 0) == 0)
+      why = "the connection to the target was lost (" + why + ")";
     ctx.log("Teleport failed, the VM keeps running here: " + why);
     return failed(progress, "Teleportation failed: " + why);
   }

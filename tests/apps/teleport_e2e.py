@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""End to end: teleport the probe guest between two telebox "hosts" on
+localhost (two VBOX_USER_HOME folders, each with its host service), with
+the ticker and the dirtier running.
+
+Checks, in order (the source keeps running through all but the last):
+  1. a wrong password is refused, the source runs on, the target waits
+     again;
+  2. a target with other memory is refused with a message naming memory;
+  3. TB_TELEPORT_CUTS (default 20) teleports cut at a random byte of the
+     RAM stream, alternately by closing the connection and by kill -9 of
+     the target: every one fails, and the source still runs every time;
+  4. a teleport that succeeds: the target's serial log continues the TK
+     sequence without a gap, the source ends ("poweroff" on its host
+     service), the target runs on.
+Usage: teleport_e2e.py <bin folder> <probe-guest.elf>. Exit 0 = pass."""
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from teleport_e2e_lib import (CutRelay, Host, SerialTail, Target,  # noqa
+                              merged_ticks, seq_gaps)
+
+FAILED = []
+MEMORY = 128
+DIRTY_MIB = 64  # The RAM stream carries at least this much before the end.
+CMDLINE = "telebox.ticker=10 telebox.dirty=%d:16" % DIRTY_MIB
+PASSWORD = "s3cret pass"
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        FAILED.append(what)
+    return cond
+
+
+def fatal(msg):
+    print("FAIL: " + msg, flush=True)
+    raise SystemExit(1)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def teleport(src, port, password=PASSWORD, extra=()):
+    return src.run("controlvm", "t", "teleport", "--host", "localhost",
+                   "--port", str(port), "--password", password, *extra,
+                   check=False, timeout=120)
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    bindir, guest = sys.argv[1], sys.argv[2]
+    cuts = int(os.environ.get("TB_TELEPORT_CUTS", "20"))
+    root = tempfile.mkdtemp(prefix="tb-teleport-")
+    src, dst = Host(root, "a", bindir), Host(root, "b", bindir)
+    port, bad_port = free_port(), free_port()
+    targets = []
+    src_started = False
+    try:
+        src.create_vm("t", guest, MEMORY, CMDLINE)
+        dst.create_vm("t", guest, MEMORY, CMDLINE, "--teleporter", "on",
+                      "--teleporterport", str(port), "--teleporterpassword",
+                      PASSWORD)
+        dst.create_vm("m", guest, MEMORY + 32, CMDLINE, "--teleporter", "on",
+                      "--teleporterport", str(bad_port),
+                      "--teleporterpassword", PASSWORD)
+        src.run("startvm", "t", "--type", "headless")
+        src_started = True
+        s_tail = SerialTail(os.path.join(src.vm_folder("t"), "Logs",
+                                         "serial.log"))
+        s_tail.start()
+        if not s_tail.wait_for("TELEBOX-WORKLOAD-STARTED", 60):
+            fatal("the source guest did not start its workload")
+        d_tail = SerialTail(os.path.join(dst.vm_folder("t"), "Logs",
+                                         "serial.log"))
+        d_tail.start()
+        tgt = Target(dst, "t")
+        targets.append(tgt)
+        if not tgt.wait_waiting(1):
+            fatal("the target does not wait for a teleport:\n"
+                  + "\n".join(tgt.out))
+
+        # 1. Wrong password.
+        p = teleport(src, port, password="wrong")
+        check(p.returncode != 0 and "password" in p.stderr,
+              "a wrong password is refused (%r)" % p.stderr.strip()[-120:])
+        check(s_tail.still_ticking(), "the source runs on after it")
+        check(tgt.wait_waiting(2, 30), "the target waits again")
+
+        # 2. Mismatched memory.
+        other = Target(dst, "m")
+        targets.append(other)
+        if other.wait_waiting(1):
+            p = teleport(src, bad_port)
+            check(p.returncode != 0 and "memory" in p.stderr,
+                  "other memory is refused, naming memory (%r)"
+                  % p.stderr.strip()[-160:])
+            check(s_tail.still_ticking(), "the source runs on after it")
+        else:
+            check(False, "the mismatched target waits:\n"
+                  + "\n".join(other.out))
+        other.stop()
+
+        # 3. Cuts at random points of the RAM stream.
+        rng = random.Random(int(os.environ.get("TB_TELEPORT_SEED", "6")))
+        survived = 0
+        for i in range(cuts):
+            kill = i % 2 == 1
+            at = rng.randrange(0, DIRTY_MIB << 20)
+            relay = CutRelay(port, at, tgt.kill if kill else None)
+            waits = tgt.waits()
+            p = teleport(src, relay.listen_port)
+            alive = s_tail.still_ticking()
+            ok = p.returncode != 0 and alive and src.vm_state("t") == "running"
+            survived += ok
+            how = "kill -9 of the target" if kill else "a closed connection"
+            check(ok, "cut %d at byte %d by %s: teleport fails (%s), the "
+                  "source runs on" % (i + 1, at, how,
+                                      p.stderr.strip().splitlines()[-1:]))
+            if kill or tgt.proc.poll() is not None:
+                tgt.kill()
+                tgt = Target(dst, "t")
+                targets.append(tgt)
+                if not tgt.wait_waiting(1):
+                    fatal("the restarted target does not wait")
+            elif not tgt.wait_waiting(waits + 1, 30):
+                fatal("the target stopped waiting after a cut")
+        print("cuts: %d of %d left the source running" % (survived, cuts))
+
+        # 4. The teleport that succeeds.
+        before = len(s_tail.ticks())
+        p = teleport(src, port)
+        if not check(p.returncode == 0, "the teleport succeeds (%s%s)"
+                     % (p.stdout.strip(), p.stderr.strip())):
+            raise SystemExit(1)
+        print("  " + p.stdout.strip())
+        check("100%" in p.stderr, "VBoxManage's progress line on stderr")
+        end = time.monotonic() + 30
+        while time.monotonic() < end and src.vm_state("t") != "poweroff":
+            time.sleep(0.2)
+        check(src.vm_state("t") == "poweroff",
+              "the source VM process ended (state %s)" % src.vm_state("t"))
+        check(d_tail.still_ticking(2.0), "the target's guest ticks on")
+        check(tgt.proc.poll() is None, "the target process runs")
+        ticks = merged_ticks(s_tail, d_tail)
+        gaps = seq_gaps([t for t in ticks if t[1] >= 0])
+        check(before > 0 and not gaps and len(d_tail.ticks()) > 0,
+              "the TK sequence continues on the target without a gap "
+              "(%d lines, breaks %s)" % (len(ticks), gaps[:5]))
+        worst = sorted(((b[0] - a[0], a[1]) for a, b in zip(ticks, ticks[1:])),
+                       reverse=True)[:3]
+        first_dst = d_tail.ticks()[:1]
+        print("  largest gaps between ticker lines: %s (first on the target: "
+              "TK %s)" % (", ".join("%.1f ms after TK %d" % (g * 1000, q)
+                                    for g, q in worst), first_dst))
+    finally:
+        for t in targets:
+            t.stop()
+        if src_started:
+            src.run("controlvm", "t", "poweroff", check=False, timeout=60)
+        time.sleep(0.5)
+        src.stop_service()
+        dst.stop_service()
+        if FAILED or os.environ.get("TB_KEEP"):
+            print("kept " + root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    if FAILED:
+        print("%d check(s) failed" % len(FAILED))
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Shared pieces of the teleport end-to-end test and benchmark: two "hosts"
+(separate VBOX_USER_HOME folders with their own host service), a VM
+registered on each with the same hardware, serial logs read as they grow
+with a host arrival time per line, a target process, and a TCP relay that
+can cut a teleport at a chosen byte."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+TK = re.compile(r"TK (\d+) (\d+) (\d+)")
+
+
+class Host:
+    """One telebox home: its own settings, registry and host service."""
+
+    def __init__(self, root, name, bindir):
+        self.home = os.path.join(root, name)
+        os.makedirs(self.home, exist_ok=True)
+        self.bindir = bindir
+        self.env = dict(os.environ, VBOX_USER_HOME=self.home, HOME=self.home,
+                        TELEBOX_IDLE_EXIT_MS="1000")
+
+    def run(self, *args, check=True, timeout=120):
+        p = subprocess.run([os.path.join(self.bindir, "telebox"), *args],
+                           env=self.env, capture_output=True, text=True,
+                           timeout=timeout)
+        if check and p.returncode != 0:
+            raise RuntimeError("telebox %s: rc %d\n%s%s" % (
+                " ".join(args), p.returncode, p.stdout, p.stderr))
+        return p
+
+    def create_vm(self, name, guest, memory, cmdline, *extra):
+        self.run("createvm", "--name", name, "--ostype", "Other_64",
+                 "--register")
+        self.run("modifyvm", name, "--memory", str(memory), "--longmode",
+                 "on", "--kernel", guest, "--cmdline", cmdline, *extra)
+
+    def vm_folder(self, name):
+        info = self.run("showvminfo", name, "--machinereadable").stdout
+        cfg = re.search(r'^CfgFile="(.*)"$', info, re.M).group(1)
+        return os.path.dirname(cfg)
+
+    def vm_state(self, name):
+        info = self.run("showvminfo", name, "--machinereadable",
+                        check=False).stdout
+        m = re.search(r'^VMState="(.*)"$', info, re.M)
+        return m.group(1) if m else None
+
+    def stop_service(self):
+        try:
+            ep = open(os.path.join(self.home, "teleboxd.endpoint")).read()
+            os.kill(int(ep.split()[3]), signal.SIGTERM)
+        except (OSError, IndexError, ValueError):
+            pass
+
+
+class SerialTail(threading.Thread):
+    """Follows a serial.log as it grows (1 ms polls), stamping each line
+    with the host's monotonic clock when its newline arrived. A file that
+    shrinks (a new process truncated it) starts over."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path = path
+        self.lines = []  # (t, text)
+        self.partial = ""
+        self.lock = threading.Lock()
+        self.stop = False
+
+    def run(self):
+        pos = 0
+        while not self.stop:
+            try:
+                size = os.path.getsize(self.path)
+                if size < pos:
+                    pos = 0
+                    with self.lock:
+                        self.lines, self.partial = [], ""
+                if size > pos:
+                    with open(self.path, "rb") as f:
+                        f.seek(pos)
+                        data = f.read(size - pos)
+                    pos += len(data)
+                    t = time.monotonic()
+                    with self.lock:
+                        text = self.partial + data.decode(errors="replace")
+                        parts = text.split("\n")
+                        self.partial = parts.pop()
+                        self.lines.extend((t, p) for p in parts)
+            except OSError:
+                pass
+            time.sleep(0.001)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.lines), self.partial
+
+    def ticks(self):
+        return [int(m.group(1)) for _, l in self.snapshot()[0]
+                for m in [TK.match(l)] if m]
+
+    def wait_for(self, needle, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if any(needle in l for _, l in self.snapshot()[0]):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def still_ticking(self, wait=1.0):
+        """True when new TK lines arrive within `wait` seconds."""
+        before = len(self.ticks())
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            time.sleep(0.05)
+            if len(self.ticks()) > before + 2:
+                return True
+        return False
+
+
+def merged_ticks(src, dst):
+    """(t, seq, gap_us) of every TK line, the source's then the target's;
+    a line the switch-over split ("TK 12" on the source, "3 ..." on the
+    target) is joined, stamped when it completed on the target."""
+    s_lines, s_part = src.snapshot()
+    d_lines, _ = dst.snapshot()
+    lines = list(s_lines)
+    if d_lines:
+        t0, first = d_lines[0]
+        lines.append((t0, s_part + first))
+        lines.extend(d_lines[1:])
+    out = []
+    for t, l in lines:
+        m = TK.match(l)
+        if m:
+            out.append((t, int(m.group(1)), int(m.group(3))))
+    return out
+
+
+def seq_gaps(ticks):
+    """Sequence numbers missing (or repeated) between consecutive lines."""
+    bad = []
+    for a, b in zip(ticks, ticks[1:]):
+        if b[1] != a[1] + 1:
+            bad.append((a[1], b[1]))
+    return bad
+
+
+class Target:
+    """telebox-headless for a VM with its teleporter on (waits for one)."""
+
+    def __init__(self, host, vm):
+        self.host, self.vm = host, vm
+        self.out = []
+        self.proc = subprocess.Popen(
+            [os.path.join(host.bindir, "telebox-headless"), "--startvm", vm],
+            env=host.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.out.append(line.rstrip("\n"))
+
+    def waits(self):
+        return sum(1 for l in self.out if l.startswith("Waiting for an "
+                                                       "incoming teleport"))
+
+    def wait_waiting(self, count=1, timeout=60):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.waits() >= count:
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.02)
+        return False
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class CutRelay:
+    """Relays one connection to 127.0.0.1:`port` and ends it once `cut`
+    bytes went from the client (the teleport source) to the target, then
+    runs `on_cut` (which may kill the target)."""
+
+    def __init__(self, port, cut, on_cut=None):
+        self.port, self.cut, self.on_cut = port, cut, on_cut
+        self.srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.listen_port = self.srv.getsockname()[1]
+        self.forwarded = 0
+        self.did_cut = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        try:
+            a, _ = self.srv.accept()
+        except OSError:
+            return
+        b = socket.create_connection(("127.0.0.1", self.port))
+        done = threading.Event()
+
+        def pump(src, dst, counted):
+            try:
+                while not done.is_set():
+                    data = src.recv(1 << 16)
+                    if not data:
+                        break
+                    if counted:
+                        room = self.cut - self.forwarded
+                        if len(data) >= room:
+                            dst.sendall(data[:max(room, 0)])
+                            self.forwarded += max(room, 0)
+                            self.did_cut = True
+                            if self.on_cut:
+                                self.on_cut()
+                            break
+                        self.forwarded += len(data)
+                    dst.sendall(data)
+            except OSError:
+                pass
+            done.set()
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        t1 = threading.Thread(target=pump, args=(a, b, True), daemon=True)
+        t2 = threading.Thread(target=pump, args=(b, a, False), daemon=True)
+        t1.start()
+        t2.start()
+        t1.join()
+        t2.join()
+        a.close()
+        b.close()
+        self.srv.close()
