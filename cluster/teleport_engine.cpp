@@ -2,6 +2,7 @@
 #include "cluster/teleport_engine.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "actors/error_text.hpp"
@@ -73,9 +74,17 @@ struct page_sender {
     return caf::none;
   }
 
-  caf::error end_round() {
-    encode_record(buf, record_type::end_of_ram, {});
-    return flush();
+  /// Ends a pre-copy round. With `sync` it waits until the target has
+  /// applied the round: the rate measured is then end to end, and the
+  /// pause never waits for a backlog in the socket buffers.
+  caf::error end_round(bool sync) {
+    encode_record(buf, record_type::end_of_ram, {}, sync ? 1 : 0);
+    if (auto err = flush())
+      return err;
+    if (!sync)
+      return caf::none;
+    auto ack = read_ack(ch);
+    return ack ? caf::error{} : ack.error();
   }
 };
 
@@ -98,11 +107,11 @@ caf::expected<dirty_set> collect_dirty(teleport_vm& vm, size_t regions) {
 }
 
 caf::error send_dirty(page_sender& s, const std::vector<ram_region>& regions,
-                      const dirty_set& d) {
+                      const dirty_set& d, bool sync) {
   for (size_t i = 0; i < regions.size(); ++i)
     if (auto err = s.send_region(regions[i], &d.maps[i]))
       return err;
-  return s.end_round();
+  return s.end_round(sync);
 }
 
 caf::error send_state(page_sender& s, const std::vector<state_blob>& blobs) {
@@ -129,7 +138,7 @@ caf::error precopy(page_sender& s, teleport_vm& vm,
   for (const auto& r : regions)
     if (auto err = s.send_region(r, nullptr))
       return err;
-  if (auto err = s.end_round())
+  if (auto err = s.end_round(true))
     return err;
   double pages_per_s = s.stats.pages_sent / std::max(seconds_since(t0), 1e-6);
   s.stats.bandwidth_mib_s = pages_per_s * page_size / (1 << 20);
@@ -151,10 +160,10 @@ caf::error precopy(page_sender& s, teleport_vm& vm,
     stalled = static_cast<double>(d->pages) >= 0.9 * prev ? stalled + 1 : 0;
     prev = static_cast<double>(d->pages);
     if (est_ms <= goal_ms || (est_ms <= fits_ms && stalled >= 2))
-      return send_dirty(s, regions, *d);
+      return send_dirty(s, regions, *d, true);
     auto t = clock_type::now();
     auto before = s.stats.pages_sent;
-    if (auto err = send_dirty(s, regions, *d))
+    if (auto err = send_dirty(s, regions, *d, true))
       return err;
     auto sent = s.stats.pages_sent - before;
     if (sent > 64)
@@ -163,28 +172,52 @@ caf::error precopy(page_sender& s, teleport_vm& vm,
   return caf::none;
 }
 
+/// Notes how long each step of the switch-over took.
+struct timeline {
+  std::string& text;
+  clock_type::time_point last = clock_type::now();
+  void step(const char* what) {
+    auto now = clock_type::now();
+    char buf[64];
+    std::snprintf(
+        buf, sizeof buf, "%s%s %.1f ms", text.empty() ? "" : ", ", what,
+        std::chrono::duration<double, std::milli>(now - last).count());
+    text += buf;
+    last = now;
+  }
+};
+
 /// Pause, last pages, state; then the media and the hand-over.
 caf::error switch_over(page_sender& s, teleport_vm& vm,
                        const std::vector<ram_region>& regions,
                        clock_type::time_point& paused_at) {
+  timeline tl{s.stats.timeline};
   if (auto err = vm.pause())
     return err;
   paused_at = clock_type::now();
+  tl.step("pause");
   auto d = collect_dirty(vm, regions.size());
   if (!d)
     return d.error();
-  if (auto err = send_dirty(s, regions, *d))
+  tl.step("dirty log");
+  auto before = s.stats.pages_sent;
+  if (auto err = send_dirty(s, regions, *d, false))
     return err;
+  s.stats.final_pages = s.stats.pages_sent - before;
+  tl.step("last pages");
   auto blobs = vm.save_state();
   if (!blobs)
     return blobs.error();
+  tl.step("save state");
   if (auto err = send_state(s, *blobs))
     return err;
   auto loaded = read_ack(s.ch);
+  tl.step("target loads");
   return loaded ? caf::error{} : loaded.error();
 }
 
-caf::error hand_over(tls_channel& ch, teleport_vm& vm) {
+caf::error hand_over(tls_channel& ch, teleport_vm& vm, std::string& text) {
+  timeline tl{text};
   if (auto err = vm.release_media())
     return err;
   if (auto err = ch.write_line("lock-media"))
@@ -192,9 +225,11 @@ caf::error hand_over(tls_channel& ch, teleport_vm& vm) {
   auto locked = read_ack(ch);
   if (!locked)
     return locked.error();
+  tl.step("media");
   if (auto err = ch.write_line("hand-over-resume"))
     return err;
   auto resumed = read_ack(ch);
+  tl.step("target resumes");
   return resumed ? caf::error{} : resumed.error();
 }
 
@@ -225,7 +260,7 @@ caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
   bool released = false;
   if (!err) {
     progress(90, "hand-over");
-    err = hand_over(ch, vm);
+    err = hand_over(ch, vm, stats.timeline);
     released = true;
   }
   vm.stop_dirty_log();
@@ -292,7 +327,9 @@ caf::error receive_state(tls_channel& ch, teleport_vm& vm,
         err = apply_pages(*r, regions);
       else if (r->type == record_type::end)
         return caf::none;
-      else if (r->type != record_type::end_of_ram)
+      else if (r->type == record_type::end_of_ram)
+        err = (r->flags & 1) ? ch.write_line("ACK") : caf::error{};
+      else
         err = take_blob(*r, blobs);
       if (err)
         return err;

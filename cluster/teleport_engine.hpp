@@ -31,6 +31,9 @@ struct teleport_stats {
   double bandwidth_mib_s = 0;
   std::chrono::microseconds downtime{0}; ///< Pause to target's "resumed".
   std::chrono::microseconds total{0};
+  uint64_t final_pages = 0; ///< Sent while paused.
+  /// Where the downtime went, e.g. "pause 0.2 ms, last pages 1.0 ms, ...".
+  std::string timeline;
 };
 
 /// Progress in percent (0..100) with a short phase name.
