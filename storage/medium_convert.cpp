@@ -12,11 +12,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "storage/errors.hpp"
@@ -200,14 +202,109 @@ std::vector<work_item> plan(medium_image& src, uint64_t bs,
   return items;
 }
 
+// The source file opened twice more, for reads that bypass the medium:
+// ranges the page cache holds (mincore on a mapping, which faults nothing
+// in) are copied from the cache, the rest is read with O_DIRECT. Cold data
+// read through the cache would cost fresh page cache, as slow here as
+// buffered output (see the top); preadv2(RWF_NOWAIT) is no probe, it
+// starts readahead into the cache.
+class source_reader {
+public:
+  explicit source_reader(medium_image& src)
+      : src_(src), plain_(::open(src.path().c_str(), O_RDONLY | O_CLOEXEC)),
+        direct_(::open(src.path().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC)) {
+    auto size = plain_ ? file_size(plain_.get(), src.path()) : 0;
+    if (size && *size > 0) {
+      void* p = ::mmap(nullptr, *size, PROT_READ, MAP_SHARED, plain_.get(), 0);
+      if (p != MAP_FAILED) {
+        map_ = static_cast<uint8_t*>(p);
+        map_len_ = *size;
+      }
+    }
+  }
+
+  ~source_reader() {
+    if (map_)
+      ::munmap(map_, map_len_);
+  }
+
+  source_reader(const source_reader&) = delete;
+  source_reader& operator=(const source_reader&) = delete;
+
+  /// Reads `data.size()` bytes of the medium at `offset`; safe on several
+  /// threads at once (`extents` and `pages` are the caller's scratch).
+  caf::error read(uint64_t offset, std::span<uint8_t> data,
+                  std::vector<file_extent>& extents,
+                  std::vector<unsigned char>& pages) const {
+    extents.clear();
+    if (!map_ || !direct_ || !src_.map_read(offset, data.size(), extents))
+      return src_.read(offset, data);
+    for (const auto& e : extents) {
+      auto piece = data.first(e.length);
+      if (e.zero)
+        std::memset(piece.data(), 0, piece.size());
+      else if (auto err = read_file(e.file_offset, piece, pages))
+        return err;
+      data = data.subspan(e.length);
+    }
+    return {};
+  }
+
+private:
+  bool cached(uint64_t off, size_t len,
+              std::vector<unsigned char>& pages) const {
+    uint64_t first = off / page_size;
+    uint64_t end = std::min<uint64_t>((off + len + page_size - 1) / page_size,
+                                      (map_len_ + page_size - 1) / page_size);
+    if (end <= first)
+      return true; // Past the end: pread_full reads zeros.
+    pages.resize(end - first);
+    if (::mincore(map_ + first * page_size, (end - first) * page_size,
+                  pages.data())
+        != 0)
+      return true; // Cannot tell: the cache is always right.
+    return std::all_of(pages.begin(), pages.end(),
+                       [](unsigned char c) { return (c & 1) != 0; });
+  }
+
+  caf::error read_file(uint64_t off, std::span<uint8_t> out,
+                       std::vector<unsigned char>& pages) const {
+    size_t done = 0;
+    // Whole sectors directly unless all cached; any tail through the cache
+    // (pread_full also reads past EOF as zeros).
+    size_t whole = out.size() / direct_align * direct_align;
+    if (off % direct_align == 0 && whole > 0
+        && reinterpret_cast<uintptr_t>(out.data()) % direct_align == 0
+        && !cached(off, out.size(), pages)) {
+      if (auto err =
+              pread_full(direct_.get(), out.first(whole), off, src_.path()))
+        return err;
+      done = whole;
+    }
+    if (done == out.size())
+      return {};
+    return pread_full(plain_.get(), out.subspan(done), off + done, src_.path());
+  }
+
+  static constexpr uint64_t page_size = 4096;
+  medium_image& src_;
+  unique_fd plain_;
+  unique_fd direct_;
+  uint8_t* map_ = nullptr; ///< Never touched: only for mincore.
+  uint64_t map_len_ = 0;
+};
+
 // Copies one item, writing runs of non-zero blocks with one call each.
-caf::error copy_item(medium_image& src, output_file& out, work_item item,
-                     const aligned_buffer& buf) {
+caf::error copy_item(const source_reader& src, uint64_t src_size,
+                     output_file& out, work_item item,
+                     const aligned_buffer& buf,
+                     std::vector<file_extent>& extents,
+                     std::vector<unsigned char>& pages) {
   uint64_t bs = out.block_size();
   uint64_t begin = item.first * bs;
-  uint64_t len = std::min(item.count * bs, src.size() - begin);
+  uint64_t len = std::min(item.count * bs, src_size - begin);
   std::span<uint8_t> data{buf.data(), len};
-  if (auto err = src.read(begin, data))
+  if (auto err = src.read(begin, data, extents, pages))
     return err;
   uint64_t run_start = 0, run_len = 0;
   for (uint64_t off = 0; off < len; off += bs) {
@@ -241,10 +338,14 @@ caf::error copy_all(medium_image& src, output_file& out,
   std::mutex error_mutex;
   caf::error first_error; // Guarded by error_mutex.
   std::atomic<bool> failed{false};
+  source_reader reader{src};
   auto worker = [&] {
     aligned_buffer buf(chunk_blocks * bs);
+    std::vector<file_extent> extents;
+    std::vector<unsigned char> pages;
     for (size_t i; !failed && (i = next++) < items.size();) {
-      if (auto err = copy_item(src, out, items[i], buf)) {
+      if (auto err = copy_item(reader, src.size(), out, items[i], buf, extents,
+                               pages)) {
         std::lock_guard<std::mutex> guard{error_mutex};
         if (!first_error)
           first_error = std::move(err);
