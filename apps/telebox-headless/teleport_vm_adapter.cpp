@@ -95,7 +95,7 @@ caf::expected<std::vector<cluster::state_blob>>
 machine_teleport_vm::save_state() {
   // Drained here, off the machine actor: the disks' completions need the
   // actor system's workers while this waits.
-  if (auto err = m_->wait_disks_idle(10s))
+  if (auto err = m_->quiesce_disks(10s))
     return err;
   caf::scoped_actor self{sys_};
   caf::expected<std::vector<cluster::state_blob>> out{caf::error{}};
@@ -143,6 +143,8 @@ caf::error machine_teleport_vm::acquire_media() {
   if (!deferred_.empty())
     if (auto err = m_->attach_disks(deferred_, lock_wait))
       return err;
+  // Requests the guest queued that the source's device had not yet seen.
+  m_->kick_disks();
   return caf::none;
 }
 

@@ -12,7 +12,8 @@ Checks, in order (the source keeps running through all but the last):
      the target: every one fails, and the source still runs every time;
   4. a teleport that succeeds: the target's serial log continues the TK
      sequence without a gap, the source ends ("poweroff" on its host
-     service), the target runs on.
+     service), the target runs on and holds the lock of the shared disk
+     (both VMs use one image; the guest wrote and read it back at boot).
 Usage: teleport_e2e.py <bin folder> <probe-guest.elf>. Exit 0 = pass."""
 import os
 import random
@@ -28,7 +29,7 @@ from teleport_e2e_lib import (CutRelay, Host, SerialTail, Target,  # noqa
 FAILED = []
 MEMORY = 128
 DIRTY_MIB = 64  # The RAM stream carries at least this much before the end.
-CMDLINE = "telebox.ticker=10 telebox.dirty=%d:16" % DIRTY_MIB
+CMDLINE = "telebox.disk=1 telebox.ticker=10 telebox.dirty=%d:16" % DIRTY_MIB
 PASSWORD = "s3cret pass"
 
 
@@ -51,6 +52,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def disk_locked(path):
+    """True when another process holds the image's lock (flock)."""
+    import fcntl
+    with open(path, "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
 def teleport(src, port, password=PASSWORD, extra=()):
     return src.run("controlvm", "t", "teleport", "--host", "localhost",
                    "--port", str(port), "--password", password, *extra,
@@ -69,10 +82,16 @@ def main():
     targets = []
     src_started = False
     try:
+        disk = os.path.join(root, "shared.vdi")
+        src.run("createmedium", "disk", "--filename", disk, "--size", "16")
         src.create_vm("t", guest, MEMORY, CMDLINE)
         dst.create_vm("t", guest, MEMORY, CMDLINE, "--teleporter", "on",
                       "--teleporterport", str(port), "--teleporterpassword",
                       PASSWORD)
+        for h in (src, dst):
+            h.run("storagectl", "t", "--name", "SATA", "--add", "sata")
+            h.run("storageattach", "t", "--storagectl", "SATA", "--port",
+                  "0", "--device", "0", "--type", "hdd", "--medium", disk)
         dst.create_vm("m", guest, MEMORY + 32, CMDLINE, "--teleporter", "on",
                       "--teleporterport", str(bad_port),
                       "--teleporterpassword", PASSWORD)
@@ -83,6 +102,7 @@ def main():
         s_tail.start()
         if not s_tail.wait_for("TELEBOX-WORKLOAD-STARTED", 60):
             fatal("the source guest did not start its workload")
+        check(s_tail.wait_for("DISK-OK", 1), "the source guest's disk works")
         d_tail = SerialTail(os.path.join(dst.vm_folder("t"), "Logs",
                                          "serial.log"))
         d_tail.start()
@@ -154,6 +174,7 @@ def main():
               "the source VM process ended (state %s)" % src.vm_state("t"))
         check(d_tail.still_ticking(2.0), "the target's guest ticks on")
         check(tgt.proc.poll() is None, "the target process runs")
+        check(disk_locked(disk), "the target holds the shared disk's lock")
         ticks = merged_ticks(s_tail, d_tail)
         gaps = seq_gaps([t for t in ticks if t[1] >= 0])
         check(before > 0 and not gaps and len(d_tail.ticks()) > 0,
