@@ -12,6 +12,7 @@
 #include "cluster/teleport_engine.hpp"
 #include "cluster/teleport_net.hpp"
 #include "cluster/teleport_request.hpp"
+#include "display/vrde_server.hpp"
 #include "teleport_session.hpp"
 #include "teleport_vm_adapter.hpp"
 
@@ -66,6 +67,22 @@ void hand_over(const teleport_source_context& ctx) {
                });
 }
 
+/// RDP clients follow the VM: those that can are sent to `host` (the
+/// target's VRDE port is not known here, so they dial the port they used),
+/// the others are disconnected cleanly.
+void redirect_rdp(const teleport_source_context& ctx, const std::string& host) {
+  if (!ctx.vrde || ctx.vrde->connections().empty())
+    return;
+  auto r = ctx.vrde->redirect_clients(host, 0);
+  if (!r) {
+    ctx.log("Teleport: RDP clients not redirected: " + error_text(r.error()));
+    return;
+  }
+  ctx.log("Teleport: " + std::to_string(r->redirected)
+          + " RDP client(s) redirected to " + host + ", "
+          + std::to_string(r->disconnected) + " disconnected");
+}
+
 } // namespace
 
 host::cli_reply teleport_source(const teleport_source_context& ctx,
@@ -113,6 +130,7 @@ host::cli_reply teleport_source(const teleport_source_context& ctx,
           + std::to_string(stats->bytes_sent >> 20) + " MiB sent; "
           + std::to_string(stats->final_pages) + " pages while paused ("
           + stats->timeline + ")");
+  redirect_rdp(ctx, tr->host);
   hand_over(ctx);
   vm->reset();
   std::string out = "Teleported in " + ms(stats->total) + " (downtime "
