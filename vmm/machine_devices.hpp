@@ -26,6 +26,7 @@
 #include "vmm/engine.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/ioevent_loop.hpp"
+#include "vmm/rtc_timer.hpp"
 
 namespace tb::vmm {
 
@@ -85,6 +86,7 @@ struct machine_devices {
   std::unique_ptr<devices::uart_16550> uart;
   std::unique_ptr<devices::i8042> kbd;
   std::unique_ptr<devices::cmos_rtc> cmos;
+  std::unique_ptr<rtc_timer> rtc; ///< In front of cmos on the bus.
   std::unique_ptr<devices::acpi_pm> pm;
   std::unique_ptr<devices::pci_host> pci;
   std::unique_ptr<devices::bochs_display> display;
@@ -120,6 +122,7 @@ struct machine_devices {
   };
   /// Device mutexes shared with the bus, for input from other threads.
   std::shared_ptr<std::mutex> kbd_lock, pm_lock, display_lock;
+  std::shared_ptr<std::mutex> cmos_lock = std::make_shared<std::mutex>();
   disks_drain drain{*this}; ///< After the disks: destroyed before them.
 };
 

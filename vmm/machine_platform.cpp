@@ -84,6 +84,7 @@ caf::error machine::build_platform() {
       d.rtc_irq, realtime_ns,
       devices::cmos_rtc_config{memory_->ram_below_4g(), memory_->ram_above_4g(),
                                spec_.cpus});
+  d.rtc = std::make_unique<rtc_timer>(*d.cmos, d.cmos_lock);
   d.pm = std::make_unique<devices::acpi_pm>(
       d.sci_irq, monotonic_ns, request("poweroff", "guest entered ACPI S5"));
   caf::error err;
@@ -92,7 +93,7 @@ caf::error machine::build_platform() {
   if ((err = bus_.add_pio(layout::com1_port, 8, *d.uart, "uart0"))
       || (err =
               bus_.add_pio(layout::i8042_port, 5, *d.kbd, "i8042", d.kbd_lock))
-      || (err = bus_.add_pio(layout::cmos_port, 2, *d.cmos, "cmos"))
+      || (err = bus_.add_pio(layout::cmos_port, 2, *d.rtc, "cmos", d.cmos_lock))
       || (err = bus_.add_pio(layout::pm_port, 12, *d.pm, "acpi_pm", d.pm_lock)))
     return err;
   return caf::none;

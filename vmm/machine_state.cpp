@@ -148,7 +148,10 @@ caf::expected<std::vector<named_state>> machine::save_devices() {
     std::lock_guard<std::mutex> guard{*d.kbd_lock};
     out.emplace_back("i8042", encode(d.kbd->save()));
   }
-  out.emplace_back("cmos", encode(d.cmos->save()));
+  {
+    std::lock_guard<std::mutex> guard{*d.cmos_lock}; // The RTC timer ticks.
+    out.emplace_back("cmos", encode(d.cmos->save()));
+  }
   {
     std::lock_guard<std::mutex> guard{*d.pm_lock};
     out.emplace_back("acpi_pm", encode(d.pm->save()));
@@ -223,7 +226,11 @@ caf::error machine::load_devices(const std::vector<named_state>& blobs) {
     std::lock_guard<std::mutex> guard{*d.kbd_lock};
     d.kbd->restore(kbd);
   }
-  d.cmos->restore(cmos);
+  {
+    std::lock_guard<std::mutex> guard{*d.cmos_lock};
+    d.cmos->restore(cmos);
+  }
+  d.rtc->poke(); // The restored rates may want interrupts.
   {
     std::lock_guard<std::mutex> guard{*d.pm_lock};
     d.pm->restore(pm);
