@@ -17,7 +17,8 @@ TK = re.compile(r"TK (\d+) (\d+) (\d+)")
 class Host:
     """One telebox home: its own settings, registry and host service."""
 
-    def __init__(self, root, name, bindir):
+    def __init__(self, root, name, bindir, prefix=()):
+        self.prefix = list(prefix)  # e.g. ["ip", "netns", "exec", "ns1"]
         self.home = os.path.join(root, name)
         os.makedirs(self.home, exist_ok=True)
         self.bindir = bindir
@@ -25,7 +26,8 @@ class Host:
                         TELEBOX_IDLE_EXIT_MS="1000")
 
     def run(self, *args, check=True, timeout=120):
-        p = subprocess.run([os.path.join(self.bindir, "telebox"), *args],
+        p = subprocess.run(self.prefix
+                           + [os.path.join(self.bindir, "telebox"), *args],
                            env=self.env, capture_output=True, text=True,
                            timeout=timeout)
         if check and p.returncode != 0:
@@ -157,7 +159,8 @@ class Target:
         self.host, self.vm = host, vm
         self.out = []
         self.proc = subprocess.Popen(
-            [os.path.join(host.bindir, "telebox-headless"), "--startvm", vm],
+            host.prefix
+            + [os.path.join(host.bindir, "telebox-headless"), "--startvm", vm],
             env=host.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, start_new_session=True)
         threading.Thread(target=self._read, daemon=True).start()
