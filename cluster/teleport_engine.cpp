@@ -226,7 +226,8 @@ caf::error hand_over(tls_channel& ch, teleport_vm& vm, std::string& text) {
   if (!locked)
     return locked.error();
   tl.step("media");
-  if (auto err = ch.write_line("hand-over-resume"))
+  if (auto err = ch.write_line(vm.was_paused() ? "hand-over-paused"
+                                               : "hand-over-resume"))
     return err;
   auto resumed = read_ack(ch);
   tl.step("target resumes");
@@ -268,7 +269,7 @@ caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
     // Nothing was handed over: the source runs on as if nothing happened.
     if (released)
       (void)vm.reacquire_media();
-    if (paused_at != clock_type::time_point{})
+    if (paused_at != clock_type::time_point{} && !vm.was_paused())
       (void)vm.resume();
     return err;
   }

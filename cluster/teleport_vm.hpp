@@ -42,8 +42,13 @@ public:
   virtual caf::expected<std::vector<uint64_t>> fetch_dirty(size_t index) = 0;
   virtual void stop_dirty_log() = 0;
 
+  /// Pauses the VM (a VM that was paused already stays so: pause()
+  /// succeeds and was_paused() says so).
   virtual caf::error pause() = 0;
   virtual caf::error resume() = 0;
+  /// Whether the VM was paused before the teleport: the target then stays
+  /// paused too (VirtualBox's "hand-over-paused").
+  virtual bool was_paused() const { return false; }
 
   /// Every device's, every vCPU's and the VM-wide state. Only while paused.
   virtual caf::expected<std::vector<state_blob>> save_state() = 0;

@@ -31,6 +31,7 @@
 #include "display/vrde_config.hpp"
 #include "display/vrde_server.hpp"
 #include "settings/paths.hpp"
+#include "teleport_session.hpp"
 #include "vm_screen.hpp"
 #include "vmm/host_check.hpp"
 #include "vmm/machine_actor.hpp"
@@ -102,7 +103,7 @@ std::string current_state(run_result& res) {
 }
 
 bool terminal(const std::string& s) {
-  return s == "poweroff" || s == "aborted";
+  return s == "poweroff" || s == "aborted" || s == "teleported";
 }
 
 /// Everything one run holds, in destruction order (actors before logs).
@@ -117,6 +118,7 @@ private:
   int start_vrde();
   int start();
   void wait();
+  int run_target();
   void log(const std::string& line) {
     if (log_)
       log_->line(line);
@@ -140,6 +142,8 @@ private:
   std::optional<caf::actor_system_config> sys_cfg_;
   std::optional<caf::actor_system> sys_;
   vmm::machine_actor machine_;
+  bool target_ = false; ///< Waits for an incoming teleport (teleport_*.cpp).
+  std::function<caf::expected<vmm::machine_actor>()> build_target_;
   vmm::state_listener_actor listener_;
   std::optional<cluster::vm_link> link_;
   // The screen outlives the server that reads it; both outlive the actors
@@ -276,6 +280,14 @@ int session::start() {
   // period) overlaps with starting the actor system.
   vmm::machine_options mo;
   mo.start_paused = opts_.start_paused;
+  // A teleport target is built paused and without its disks, which the
+  // source still holds (teleport_target.cpp).
+  target_ = teleport_target_enabled(*cfg_);
+  auto build_spec = spec_;
+  if (target_) {
+    mo.start_paused = true;
+    build_spec.disks.clear();
+  }
   mo.log = [this](const std::string& line) { log(line); };
   mo.serial_out = [s = serial_](std::span<const uint8_t> b) { s.write(b); };
   if (vrde_)
@@ -302,8 +314,8 @@ int session::start() {
     make_system();
     mo.sys = &*sys_;
   }
-  auto built = std::async(std::launch::async, [this, relay, mo] {
-    return vmm::machine::build(*eng_, spec_,
+  auto built = std::async(std::launch::async, [this, relay, mo, build_spec] {
+    return vmm::machine::build(*eng_, build_spec,
                                vmm::make_machine_hooks(relay, mo));
   });
   if (!sys_)
@@ -329,8 +341,16 @@ int session::start() {
     log("Error: " + error_text(m.error()));
     return fail(error_text(m.error()));
   }
-  mo.listeners.push_back(listener_);
-  machine_ = vmm::spawn_machine(*sys_, eng_, spec_, std::move(*m), mo, relay);
+  if (target_) {
+    build_target_ = [this, mo,
+                     build_spec]() -> caf::expected<vmm::machine_actor> {
+      return vmm::start_machine(*sys_, eng_, build_spec, mo);
+    };
+  } else {
+    mo.listeners.push_back(listener_);
+  }
+  machine_ =
+      vmm::spawn_machine(*sys_, eng_, build_spec, std::move(*m), mo, relay);
   return 0;
 }
 
@@ -397,6 +417,12 @@ cluster::control_handler session::control_handler() {
       ask(vmm::acpi_button_atom_v);
     else if (verb == "keyboardputscancode")
       put_scancodes(self, req, out);
+    else if (verb == "teleport")
+      out = teleport_source({&*sys_, machine_,
+                             cluster::fingerprint_of(cfg_->hardware()),
+                             [this](const std::string& l) { log(l); },
+                             vrde_.get()},
+                            req);
     else if (vrde_control::handles(verb))
       out = control_vrde(req);
     else {
@@ -431,6 +457,49 @@ void session::wait() {
   }
 }
 
+/// Waits for the teleport that brings this VM here (teleport_target.cpp);
+/// then the machine that arrived is the session's and reports as usual.
+int session::run_target() {
+  teleport_target_context ctx;
+  ctx.sys = &*sys_;
+  ctx.teleporter = cfg_->teleporter();
+  ctx.fingerprint = cluster::fingerprint_of(cfg_->hardware());
+  ctx.disks = spec_.disks;
+  ctx.build = build_target_;
+  ctx.discard = [this](vmm::machine_actor m) {
+    caf::scoped_actor self{*sys_};
+    self->request(m, 30s, vmm::poweroff_atom_v)
+        .receive([](vmm::machine_status&) {}, [](caf::error&) {});
+    caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+  };
+  ctx.log = [this](const std::string& l) { log(l); };
+  ctx.stop_fd = sigfd_;
+  if (link_) // VirtualBox's state while a target waits.
+    link_->report("teleportingin", vrde_port_->load());
+  auto arrived = run_teleport_target(ctx, machine_);
+  if (!arrived) {
+    machine_ = nullptr;
+    if (link_)
+      link_->close();
+    caf::anon_send_exit(listener_, caf::exit_reason::user_shutdown);
+    listener_ = nullptr;
+    sys_.reset();
+    return fail(error_text(arrived.error()));
+  }
+  machine_ = std::move(*arrived);
+  caf::scoped_actor self{*sys_};
+  self->request(machine_, 5s, vmm::listen_atom_v, listener_)
+      .receive([](bool) {}, [](caf::error&) {});
+  auto st = request_status(self);
+  {
+    std::lock_guard<std::mutex> guard{res_->mtx};
+    res_->state = st.state;
+  }
+  if (link_)
+    link_->report(st.state, vrde_port_->load());
+  return 0;
+}
+
 int session::run() {
   sigfd_ = block_signals();
   std::printf("telebox Headless Interface %s\n"
@@ -449,6 +518,9 @@ int session::run() {
     sys_.reset();
     return rc;
   }
+  if (target_)
+    if (int rc = run_target())
+      return rc;
   std::printf("VM '%s' has been successfully started.\n", spec_.name.c_str());
   std::fflush(stdout);
   wait();
@@ -468,7 +540,7 @@ int session::run() {
   sys_.reset(); // Joins every detached actor: no vCPU thread outlives this.
   vrde_.reset();
   log("All VM threads joined");
-  return state == "poweroff" ? 0 : 1;
+  return state == "poweroff" || state == "teleported" ? 0 : 1;
 }
 
 } // namespace

@@ -84,7 +84,13 @@ caf::error machine_teleport_vm::ask_status(bool pause) {
 }
 
 caf::error machine_teleport_vm::pause() {
-  return ask_status(true);
+  caf::scoped_actor self{sys_};
+  std::string state;
+  self->request(actor_, request_timeout, vmm::status_atom_v)
+      .receive([&](vmm::machine_status& st) { state = st.state; },
+               [](caf::error&) {});
+  was_paused_ = state == "paused";
+  return was_paused_ ? caf::error{} : ask_status(true);
 }
 
 caf::error machine_teleport_vm::resume() {

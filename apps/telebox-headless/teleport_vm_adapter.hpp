@@ -36,6 +36,7 @@ public:
   void stop_dirty_log() override;
   caf::error pause() override;
   caf::error resume() override;
+  bool was_paused() const override { return was_paused_; }
   caf::expected<std::vector<cluster::state_blob>> save_state() override;
   caf::error load_state(const std::vector<cluster::state_blob>& b) override;
   caf::error release_media() override;
@@ -58,6 +59,7 @@ private:
   std::vector<vmm::disk_spec> deferred_;
   bool logging_ = false;
   bool released_ = false;
+  bool was_paused_ = false;
 };
 
 } // namespace tb::headless
