@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <list>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <tuple>
 
 #include "actors/error_text.hpp"
 #include "display/rdp/rdp_security.hpp"
@@ -13,6 +15,13 @@
 namespace tb::display {
 
 namespace {
+
+/// Cached encodings kept at most (bands of a few formats).
+constexpr size_t max_cached_encodings = 4096;
+
+/// What identifies one encoding: the rectangle and the format.
+using encoding_key = std::tuple<uint16_t, uint16_t, uint16_t, uint16_t,
+                                uint16_t, bool, bool, size_t>;
 
 /// How long a redirected client gets to close its old connection.
 constexpr std::chrono::seconds redirect_linger{10};
@@ -226,6 +235,12 @@ private:
     sc.allow_unencrypted = cfg_.allow_unencrypted;
     sc.max_update_payload = cfg_.max_update_payload;
     sc.authenticate = cfg_.authenticate;
+    std::weak_ptr<server_impl> weak_enc = shared_from_this();
+    sc.encoder = [weak_enc, this](const rect& r, const rdp::bitmap_format& f) {
+      if (weak_enc.expired()) // cannot happen on the loop thread; be safe
+        return encoded_updates{};
+      return encode_shared(r, f);
+    };
     clients_.emplace_back();
     auto it = std::prev(clients_.end());
     it->id = id;
@@ -304,6 +319,33 @@ private:
     }
   }
 
+  /// Loop thread: the updates for r in format f, encoded once for every
+  /// session until damage touches r (sessions at the same bpp send the
+  /// same bands of a frame, so N clients cost about one encoding).
+  encoded_updates encode_shared(const rect& r, const rdp::bitmap_format& f) {
+    encoding_key key{
+        r.x,          r.y, r.w, r.h, f.bpp, f.compress, f.no_compression_header,
+        f.max_payload};
+    auto it = encodings_.find(key);
+    if (it != encodings_.end())
+      return it->second;
+    if (encodings_.size() >= max_cached_encodings)
+      encodings_.clear();
+    auto e = std::make_shared<const std::vector<std::vector<uint8_t>>>(
+        rdp::encode_bitmap_updates(fb_, r, f));
+    encodings_.emplace(key, e);
+    return e;
+  }
+
+  /// Loop thread: drops the encodings that `d` makes stale.
+  void invalidate(const rect& d) {
+    for (auto it = encodings_.begin(); it != encodings_.end();) {
+      auto [x, y, w, h, b, c, n, m] = it->first;
+      bool hit = x < d.x + d.w && d.x < x + w && y < d.y + d.h && d.y < y + h;
+      it = hit ? encodings_.erase(it) : std::next(it);
+    }
+  }
+
   void flush() {
     auto now = std::chrono::steady_clock::now();
     for (auto& c : clients_)
@@ -317,6 +359,16 @@ private:
       damage.insert(damage.end(), pending_.begin(), pending_.end());
       pending_.clear();
     }
+    // Without clients nobody collects damage, and a new mode changes every
+    // pixel: cached encodings cannot be trusted then.
+    if (clients_.empty() || fb_.width() != cached_w_
+        || fb_.height() != cached_h_) {
+      encodings_.clear();
+      cached_w_ = fb_.width();
+      cached_h_ = fb_.height();
+    }
+    for (auto& r : damage)
+      invalidate(r);
     for (auto& c : clients_) {
       for (auto& r : damage)
         c.session->add_damage(r);
@@ -331,7 +383,9 @@ private:
   std::shared_ptr<const rdp::rsa_server_key> key_;
   std::shared_ptr<const rdp::tls_context> tls_;
   std::shared_ptr<net::tcp_listener> listener_;
-  std::list<client> clients_; // loop thread only
+  std::list<client> clients_;                         // loop thread only
+  std::map<encoding_key, encoded_updates> encodings_; // loop thread only
+  uint16_t cached_w_ = 0, cached_h_ = 0; // frame size of encodings_
   mutable std::mutex mtx_;
   std::vector<rect> pending_;
   size_t count_ = 0;

@@ -374,6 +374,7 @@ void rdp_session::activate() {
   state_ = state::active;
   send_default_pointer();
   damage_.clear();
+  sending_.clear();
   add_damage(rect{0, 0, desktop_w_, desktop_h_});
 }
 
@@ -389,6 +390,7 @@ void rdp_session::reactivate() {
   server_caps sc{desktop_w_, desktop_h_, bpp_};
   send_share(build_demand_active(sc, 0));
   damage_.clear();
+  sending_.clear();
   state_ = state::wait_confirm_active;
 }
 

@@ -14,6 +14,7 @@
 
 #include "display/frame_source.hpp"
 #include "display/input_sink.hpp"
+#include "display/rdp/bitmap_update.hpp"
 #include "display/rdp/capabilities.hpp"
 #include "display/rdp/client_info.hpp"
 #include "display/rdp/gcc.hpp"
@@ -31,6 +32,14 @@ enum class rdp_error_info : uint32_t {
   disconnected_by_other_connection = 5,
   server_denied_connection = 7,
 };
+
+/// Encoded bitmap update payloads of one rectangle, shareable between
+/// sessions that use the same format.
+using encoded_updates =
+    std::shared_ptr<const std::vector<std::vector<uint8_t>>>;
+/// Encodes (or finds already encoded) the updates for a rectangle.
+using update_encoder =
+    std::function<encoded_updates(const rect&, const rdp::bitmap_format&)>;
 
 struct rdp_session_config {
   /// The server's RSA key for Standard RDP Security (required for it).
@@ -54,6 +63,9 @@ struct rdp_session_config {
   std::function<void(const rdp::client_info&)> authenticate_deferred;
   /// Client/DisableDisplay: the session never sends screen contents.
   bool display_disabled = false;
+  /// Where bitmap updates come from; empty = encode from the frame source
+  /// here. The server shares one encoding among its sessions.
+  update_encoder encoder;
 };
 
 class rdp_session final {
@@ -81,7 +93,7 @@ public:
 
   /// Marks part of the frame buffer as changed.
   void add_damage(rect r);
-  bool has_damage() const { return !damage_.empty(); }
+  bool has_damage() const { return !damage_.empty() || !sending_.empty(); }
   /// Encodes pending damage until about budget bytes are queued.
   void encode_pending(size_t budget);
 
@@ -114,7 +126,7 @@ public:
 
   /// Counters for logs and measurements.
   struct stats {
-    uint64_t frames = 0;      ///< times all pending damage was sent
+    uint64_t frames = 0;      ///< damage snapshots sent completely
     uint64_t update_pdus = 0; ///< bitmap update PDUs
     uint64_t update_bytes = 0;
     uint32_t encrypted_out = 0;
@@ -180,7 +192,12 @@ private:
   uint16_t bpp_ = 16;
   uint16_t desktop_w_ = 0; ///< size the client was told (Demand Active)
   uint16_t desktop_h_ = 0;
-  std::vector<rect> damage_;
+  std::vector<rect> damage_; ///< merged since the frame being sent began
+  /// The frame being sent: a snapshot of damage_, so damage that keeps
+  /// coming (a full-screen animation) waits for the next frame instead of
+  /// restarting this one from the top, which starved the bottom of the
+  /// screen for a client slower than the animation.
+  std::vector<rect> sending_;
   stats stats_;
 };
 

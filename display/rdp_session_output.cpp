@@ -140,11 +140,15 @@ void rdp_session::encode_pending(size_t budget) {
   fmt.no_compression_header =
       (caps_.extra_flags & no_bitmap_compression_hdr) != 0;
   fmt.max_payload = std::clamp<size_t>(cfg_.max_update_payload, 1024, 0x3E00);
-  bool had_work = !damage_.empty();
-  while (!damage_.empty() && out_.size() < budget) {
+  while (out_.size() < budget) {
+    if (sending_.empty()) {
+      if (damage_.empty())
+        break;
+      sending_.swap(damage_); // the next frame begins
+    }
     // One band of the oldest rectangle at a time, so a big update does not
     // delay input handling or other clients for long.
-    rect& d = damage_.front();
+    rect& d = sending_.front();
     rect band{d.x, d.y, d.w, std::min(d.h, band_rows)};
     // The frame buffer may have shrunk since the damage was queued (a
     // client without desktop resize keeps its old size).
@@ -154,21 +158,26 @@ void rdp_session::encode_pending(size_t budget) {
     clipped.h = static_cast<uint16_t>(
         std::max(0, std::min<int>(band.y + band.h, fb_.height()) - band.y));
     if (band.h == d.h) {
-      damage_.erase(damage_.begin());
+      sending_.erase(sending_.begin());
     } else {
       d.y = static_cast<uint16_t>(d.y + band.h);
       d.h = static_cast<uint16_t>(d.h - band.h);
     }
-    if (clipped.empty())
-      continue;
-    for (auto& payload : encode_bitmap_updates(fb_, clipped, fmt)) {
-      send_update(0x01, payload); // FASTPATH_UPDATETYPE_BITMAP
-      ++stats_.update_pdus;
-      stats_.update_bytes += payload.size();
+    if (!clipped.empty()) {
+      auto payloads =
+          cfg_.encoder
+              ? cfg_.encoder(clipped, fmt)
+              : std::make_shared<const std::vector<std::vector<uint8_t>>>(
+                  encode_bitmap_updates(fb_, clipped, fmt));
+      for (auto& payload : *payloads) {
+        send_update(0x01, payload); // FASTPATH_UPDATETYPE_BITMAP
+        ++stats_.update_pdus;
+        stats_.update_bytes += payload.size();
+      }
     }
+    if (sending_.empty())
+      ++stats_.frames;
   }
-  if (had_work && damage_.empty())
-    ++stats_.frames;
 }
 
 rdp_session::stats rdp_session::statistics() const {

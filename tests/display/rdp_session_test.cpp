@@ -227,3 +227,24 @@ TEST(rdp_session, mode_change_deactivates_and_asks_for_new_capabilities) {
   EXPECT_NE(hay.find(std::string(bitmap_cap, sizeof(bitmap_cap))),
             std::string::npos);
 }
+
+// Damage that keeps arriving (a full-screen animation) waits for the frame
+// being sent to finish instead of restarting it from the top: a client
+// slower than the guest still receives whole frames.
+TEST(rdp_session, new_damage_does_not_restart_the_frame_being_sent) {
+  auto t = corpus("session_plain_fastpath.bin");
+  blank_fb fb;
+  null_sink sink;
+  rdp_session s{config(), fb, sink};
+  ASSERT_FALSE(s.feed(t));
+  ASSERT_TRUE(s.active());
+  s.take_output();
+  auto before = s.statistics().frames;
+  for (int i = 0; i < 200 && s.statistics().frames == before; ++i) {
+    s.encode_pending(4096);             // a slice of the frame
+    s.add_damage(rect{0, 0, 640, 480}); // the guest drew a new one
+    s.take_output();
+  }
+  EXPECT_EQ(s.statistics().frames, before + 1);
+  EXPECT_TRUE(s.has_damage()); // the newer frame is queued
+}
