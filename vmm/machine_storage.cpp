@@ -151,6 +151,10 @@ caf::error machine::add_disk(const disk_spec& ds) {
   disk.device = std::make_unique<devices::virtio_blk>(
       *d.dma, line, *disk.backend, "telebox-disk" + std::to_string(i), on_bar);
   disk.device->set_bar_address(disk.bar);
+  // As firmware would: the interrupt line register names the GSI (the MP
+  // table says the same), for guests that read it instead of routing.
+  uint8_t line_reg = static_cast<uint8_t>(gsi);
+  disk.device->config_write(0x3c, std::span<const uint8_t>{&line_reg, 1});
   if (!d.pci->attach(static_cast<uint8_t>(first_disk_slot + i), 0,
                      *disk.device))
     return make_vmm_error(vmm_errc::bad_config,

@@ -39,7 +39,7 @@ static struct req_hdr hdr;
 static volatile uint8_t status;
 static uint8_t wbuf[MAX_SECTORS * 512], rbuf[MAX_SECTORS * 512];
 
-static volatile uint8_t *common, *device_cfg;
+static volatile uint8_t *common, *device_cfg, *isr_cfg;
 static volatile uint16_t* notify;
 static uint16_t last_used;
 
@@ -72,6 +72,8 @@ static int find_caps(const struct pci_dev* d) {
       common = at;
     else if (type == CAP_DEVICE)
       device_cfg = at;
+    else if (type == CAP_ISR)
+      isr_cfg = at;
     else if (type == CAP_NOTIFY) {
       notify_base = at;
       notify_mult = pci_read32(d, (uint8_t)(p + 16));
@@ -170,6 +172,8 @@ static void pattern(uint8_t* p, uint32_t s) {
 
 /* Finds and initialises the device; its capacity in sectors, 0 on failure
  * (reported). */
+static struct pci_dev disk_dev;
+
 static uint64_t disk_open(void) {
   struct pci_dev d;
   if (!pci_find(0x1af4, 0x1042, &d)) {
@@ -182,6 +186,7 @@ static uint64_t disk_open(void) {
   }
   if (!device_init())
     return 0;
+  disk_dev = d;
   uint64_t capacity =
       *(volatile uint32_t*)device_cfg
       | ((uint64_t) * (volatile uint32_t*)(device_cfg + 4) << 32);
@@ -244,6 +249,12 @@ void disk_run(uint32_t sectors) {
  * so after the read pass every slot must hold it again. */
 #define BENCH_MAX_DEPTH 8
 #define BENCH_BASE (16u << 20)
+extern volatile uint32_t irq_counts[16];
+/* Interrupt mode: the PIC line from config 0x3c; completions are only
+ * looked at after an interrupt, and each interrupt's ISR read acks it. */
+static int bench_irq = -1;
+static uint32_t bench_irqs_seen, bench_isr_reads;
+static const char* bench_why = "";
 static struct req_hdr bhdr[BENCH_MAX_DEPTH];
 static volatile uint8_t bstatus[BENCH_MAX_DEPTH];
 
@@ -283,17 +294,35 @@ static uint32_t bench_pass(uint32_t type, uint32_t total, uint32_t len,
       barrier();
       *notify = 0;
     }
+    if (bench_irq >= 0) {
+      while (*(volatile uint16_t*)&used.idx == last_used) {
+        uint32_t seen = irq_counts[bench_irq];
+        while (irq_counts[bench_irq] == seen) {
+          if (rdtsc() - last_progress > limit) {
+            bench_why = " (no interrupt)";
+            return 0;
+          }
+          cpu_relax();
+        }
+        bench_irqs_seen++;
+        bench_isr_reads += (*isr_cfg & 1) != 0; /* reading acks INTx */
+      }
+    }
     while (*(volatile uint16_t*)&used.idx == last_used) {
-      if (rdtsc() - last_progress > limit)
+      if (rdtsc() - last_progress > limit) {
+        bench_why = " (timeout)";
         return 0;
+      }
       cpu_relax();
     }
     while (*(volatile uint16_t*)&used.idx != last_used) {
       barrier();
       uint32_t slot = used.ring[last_used % QSIZE].id / 3;
       last_used++;
-      if (slot >= depth || bstatus[slot] != 0)
+      if (slot >= depth || bstatus[slot] != 0) {
+        bench_why = " (request failed)";
         return 0;
+      }
       free_mask |= 1u << slot;
       done++;
     }
@@ -314,8 +343,30 @@ static void bench_line(const char* what, uint32_t bytes, uint32_t us) {
   putc_('\n');
 }
 
+/* Unmasks the disk's PIC line (config 0x3c, as firmware or the VMM set
+ * it); the IRQ number, or -1 when there is none usable. */
+static int bench_irq_on(void) {
+  uint8_t line = pci_read8(&disk_dev, 0x3c);
+  if (line == 0 || line > 15 || line == 2 || !isr_cfg)
+    return -1;
+  if (line >= 8) {
+    outb(0xa1, (uint8_t)(inb(0xa1) & ~(1u << (line - 8))));
+    outb(0x21, (uint8_t)(inb(0x21) & ~4u)); /* cascade */
+  } else {
+    outb(0x21, (uint8_t)(inb(0x21) & ~(1u << line)));
+  }
+  return line;
+}
+
+static void bench_irq_off(int line) {
+  if (line >= 8)
+    outb(0xa1, (uint8_t)(inb(0xa1) | (1u << (line - 8))));
+  else if (line > 0)
+    outb(0x21, (uint8_t)(inb(0x21) | (1u << line)));
+}
+
 void disk_bench(uint32_t mib, uint32_t req_kib, uint32_t depth,
-                uint32_t mem_kib) {
+                uint32_t mem_kib, uint32_t use_irq) {
   if (!req_kib)
     req_kib = 1024;
   if (req_kib > 4096)
@@ -348,6 +399,14 @@ void disk_bench(uint32_t mib, uint32_t req_kib, uint32_t depth,
     puts_("DISK-BENCH-FAIL disk smaller than the benchmark\n");
     return;
   }
+  if (use_irq) {
+    bench_irq = bench_irq_on();
+    if (bench_irq < 0) {
+      puts_("DISK-BENCH-FAIL no usable interrupt line in PCI config 0x3c\n");
+      return;
+    }
+    (void)*isr_cfg; /* start from a clear ISR */
+  }
   uint8_t* slot0 = (uint8_t*)BENCH_BASE;
   for (uint32_t s = 0; s < len / 512; s++)
     pattern(slot0 + s * 512, s);
@@ -355,13 +414,19 @@ void disk_bench(uint32_t mib, uint32_t req_kib, uint32_t depth,
     memcpy(slot0 + i * len, slot0, len);
   uint32_t us = bench_pass(T_OUT, total, len, depth);
   if (!us || request(T_FLUSH, 0, 0, 0) != 0) {
-    puts_("DISK-BENCH-FAIL write\n");
+    bench_irq_off(bench_irq);
+    puts_("DISK-BENCH-FAIL write");
+    puts_(bench_why);
+    putc_('\n');
     return;
   }
   bench_line("write", total, us);
   memset(slot0, 0, (size_t)len * depth);
   if (!(us = bench_pass(T_IN, total, len, depth))) {
-    puts_("DISK-BENCH-FAIL read\n");
+    bench_irq_off(bench_irq);
+    puts_("DISK-BENCH-FAIL read");
+    puts_(bench_why);
+    putc_('\n');
     return;
   }
   bench_line("read", total, us);
@@ -376,5 +441,16 @@ void disk_bench(uint32_t mib, uint32_t req_kib, uint32_t depth,
           return;
         }
     }
+  if (bench_irq >= 0) {
+    bench_irq_off(bench_irq);
+    puts_("DISK-BENCH irq=");
+    putu((uint32_t)bench_irq);
+    puts_(" interrupts=");
+    putu(bench_irqs_seen);
+    puts_(" isr_set=");
+    putu(bench_isr_reads);
+    putc_('\n');
+    bench_irq = -1;
+  }
   puts_("DISK-BENCH-OK\n");
 }

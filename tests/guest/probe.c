@@ -103,7 +103,7 @@ static uint32_t atou(const char** s) {
 
 struct options {
   uint32_t tick_ms, dirty_mib, dirty_rate, poweroff, anim, disk, tsc_khz,
-      iobench, bench_mib, bench_kib, bench_depth;
+      iobench, bench_mib, bench_kib, bench_depth, bench_irq;
 };
 
 static void parse_cmdline(const char* s, struct options* o) {
@@ -138,6 +138,10 @@ static void parse_cmdline(const char* s, struct options* o) {
         if (*s == ':') {
           s++;
           o->bench_depth = atou(&s);
+          if (*s == ':') {
+            s++;
+            o->bench_irq = atou(&s);
+          }
         }
       }
     } else if (starts(s, "tsc_khz=")) {
@@ -339,7 +343,8 @@ void user_main(void) {
     disk_run(o.disk > 1 ? o.disk : 16);
   if (o.bench_mib)
     disk_bench(o.bench_mib, o.bench_kib, o.bench_depth,
-               mbi && (mbi->flags & 1) ? mbi->mem_upper + 1024 : 0);
+               mbi && (mbi->flags & 1) ? mbi->mem_upper + 1024 : 0,
+               o.bench_irq);
 
   struct dirtier d;
   dirtier_init(&d, &o, mbi);

@@ -84,7 +84,7 @@ void display_anim_frame(uint32_t frame);
 /* disk.c */
 void disk_run(uint32_t sectors);
 void disk_bench(uint32_t mib, uint32_t req_kib, uint32_t depth,
-                uint32_t mem_kib);
+                uint32_t mem_kib, uint32_t use_irq);
 
 /* keyboard.c */
 void keyboard_init(void);

@@ -353,3 +353,65 @@ TEST_F(machine_e2e, disk_bench_works_through_the_mmio_notify_fallback) {
   ASSERT_TRUE(ask(poweroff_atom_v));
   std::remove(path.c_str());
 }
+
+namespace {
+
+/// "interrupts=<n> isr_set=<m>" from the guest's DISK-BENCH irq line.
+std::pair<unsigned, unsigned> bench_interrupts(const std::string& serial) {
+  unsigned irqs = 0, isr = 0;
+  auto pos = serial.find("DISK-BENCH irq=");
+  if (pos != std::string::npos)
+    std::sscanf(serial.c_str() + pos,
+                "DISK-BENCH irq=%*u interrupts=%u isr_set=%u", &irqs, &isr);
+  return {irqs, isr};
+}
+
+} // namespace
+
+// Interrupt-driven completions (whenever the used ring has nothing new the
+// guest waits for an INTx on the line config 0x3c names and acks it by
+// reading the ISR; a lost interrupt stalls it): through the irqfd, whose
+// resample re-raises the line while the ISR is set, 8 MiB in 64 KiB
+// requests, one at a time, complete and the data reads back.
+TEST_F(machine_e2e, disk_interrupts_arrive_through_the_resampled_irqfd) {
+  auto path = make_raw_image("diskirq", 16);
+  auto spec = probe_spec("telebox.diskbench=8:64:1:1");
+  spec.disks.push_back({path, false, true});
+  start(spec);
+  EXPECT_TRUE(wait_serial("DISK-BENCH-OK", 1, 60s)) << serial_.get();
+  EXPECT_EQ(serial_.count("FAIL"), 0u) << serial_.get();
+  auto [irqs, isr] = bench_interrupts(serial_.get());
+  auto st = ask(status_atom_v);
+  ASSERT_TRUE(st);
+  print_bench_lines(serial_.get());
+  std::printf("irqfd: %u interrupts, %u with the ISR set, %llu MMIO exits "
+              "for 257 requests\n",
+              irqs, isr, static_cast<unsigned long long>(mmio_exits(*st)));
+  EXPECT_GE(isr, 1u);
+  ASSERT_TRUE(ask(poweroff_atom_v));
+  std::remove(path.c_str());
+}
+
+// The same through KVM_IRQ_LINE (no eventfds). On this PVM host the guest
+// sees the first one to five of these interrupts and then none (measured:
+// KVM_IRQ_LINE returned 0 for every raise, an extra vCPU kick after each
+// raise did not help), while the same guest gets every one through the
+// irqfd: the fallback is only asserted where KVM is not PVM.
+TEST_F(machine_e2e, disk_interrupts_arrive_through_the_irq_line_fallback) {
+  if (eng_->info().pvm)
+    GTEST_SKIP() << "KVM_IRQ_LINE interrupts to a CPL3-polling guest get "
+                    "lost under PVM; the irqfd path is used there";
+  auto path = make_raw_image("diskirq-line", 16);
+  auto spec = probe_spec("telebox.diskbench=8:64:1:1");
+  spec.disks.push_back({path, false, true});
+  spec.disk_eventfds = false;
+  start(spec);
+  EXPECT_TRUE(wait_serial("DISK-BENCH-OK", 1, 60s)) << serial_.get();
+  EXPECT_EQ(serial_.count("FAIL"), 0u) << serial_.get();
+  auto [irqs, isr] = bench_interrupts(serial_.get());
+  print_bench_lines(serial_.get());
+  std::printf("KVM_IRQ_LINE: %u interrupts, %u with the ISR set\n", irqs, isr);
+  EXPECT_GE(isr, 1u);
+  ASSERT_TRUE(ask(poweroff_atom_v));
+  std::remove(path.c_str());
+}
