@@ -6,7 +6,7 @@
 // time-stamping every chunk it receives; it does not decode bitmaps.
 //
 //   rdp_bench <transcript> [--clients N] [--stalled M] [--seconds S]
-//             [--probes P] [--fps F]
+//             [--probes P] [--fps F] [--xfreerdp DISPLAY]
 //
 // Phase 1, latency: P times, with the screen idle, the guest thread writes
 // a whole new frame and reports the damage; per client, the time from the
@@ -16,10 +16,18 @@
 // for S seconds; per client the frames the server completed (every
 // pending damage sent), update bytes, and the server loop thread's CPU.
 // M stalled clients connect but never read (their socket fills up).
+// --xfreerdp: one more client, a real xfreerdp (/sec:rdp /bpp:16, full
+// 1024x768 window at 0,0) on that X display (an Xvfb of the same size);
+// the bench reads the display's bottom-right pixel through libX11
+// (dlopen'ed) in a tight loop: the frames carry a marker colour there, so
+// the time from the write to the pixel changing is the latency to the
+// client's pixels, and the marker changes counted are its frames per
+// second.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -29,11 +37,16 @@
 #include <thread>
 #include <vector>
 
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +87,17 @@ public:
         px_[size_t(y) * w + x] =
             bar ? 0xFFFFFF : (g << 16) | ((255 - g) << 8) | (frame & 0xFF);
       }
+    // The marker: a 32x32 block whose colour (exact at 16 bpp) changes
+    // with every frame.
+    uint32_t m = marker(frame);
+    for (uint32_t y = h - 32; y < h; ++y)
+      for (uint32_t x = w - 32; x < w; ++x)
+        px_[size_t(y) * w + x] = m;
+  }
+  static uint32_t marker(uint32_t frame) {
+    uint32_t r = (frame * 8) & 0xF8, g = ((frame >> 5) * 4 + 0x40) & 0xFC;
+    uint32_t b = ((frame >> 11) * 8 + 0x80) & 0xF8;
+    return r << 16 | g << 8 | b;
   }
 
 private:
@@ -200,6 +224,55 @@ void read_loop(client& c) {
   }
 }
 
+/// The bits of libX11 the pixel observer needs, loaded at run time (the
+/// bench links no X library).
+struct xlib {
+  void* so = nullptr;
+  Display* (*open)(const char*) = nullptr;
+  XImage* (*get_image)(Display*, Drawable, int, int, unsigned, unsigned,
+                       unsigned long, int) = nullptr;
+  Display* dpy = nullptr;
+
+  bool load(const std::string& display) {
+    so = dlopen("libX11.so.6", RTLD_NOW);
+    if (!so)
+      return false;
+    open = reinterpret_cast<decltype(open)>(dlsym(so, "XOpenDisplay"));
+    get_image = reinterpret_cast<decltype(get_image)>(dlsym(so, "XGetImage"));
+    if (!open || !get_image)
+      return false;
+    dpy = open(display.c_str());
+    return dpy != nullptr;
+  }
+  /// The root window's pixel at (x, y) as 0xRRGGBB.
+  uint32_t pixel(int x, int y) {
+    XImage* img =
+        get_image(dpy, DefaultRootWindow(dpy), x, y, 1, 1, AllPlanes, ZPixmap);
+    if (!img)
+      return 0xFFFFFFFF;
+    uint32_t v = img->f.get_pixel(img, 0, 0) & 0xFFFFFF;
+    img->f.destroy_image(img);
+    return v;
+  }
+};
+
+/// The 16 bpp colour a client shows for 0xRRGGBB (5-6-5, bits repeated).
+uint32_t as_565(uint32_t c) {
+  uint32_t r = (c >> 19) & 0x1F, g = (c >> 10) & 0x3F, b = (c >> 3) & 0x1F;
+  r = (r << 3) | (r >> 2);
+  g = (g << 2) | (g >> 4);
+  b = (b << 3) | (b >> 2);
+  return r << 16 | g << 8 | b;
+}
+
+/// Colours equal up to the rounding a client's 5/6-bit expansion does.
+bool near(uint32_t a, uint32_t b) {
+  for (int sh : {0, 8, 16})
+    if (std::abs(int((a >> sh) & 0xFF) - int((b >> sh) & 0xFF)) > 6)
+      return false;
+  return true;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty())
     return 0;
@@ -231,6 +304,7 @@ int main(int argc, char** argv) {
   }
   int n_clients = 1, n_stalled = 0, probes = 30;
   double seconds = 5, fps = 60;
+  std::string xdisplay;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     double v = std::atof(argv[i + 1]);
@@ -244,6 +318,8 @@ int main(int argc, char** argv) {
       probes = int(v);
     else if (a == "--fps")
       fps = v;
+    else if (a == "--xfreerdp")
+      xdisplay = argv[i + 1];
   }
   std::ifstream in(argv[1], std::ios::binary);
   std::vector<uint8_t> transcript{std::istreambuf_iterator<char>(in),
@@ -264,7 +340,8 @@ int main(int argc, char** argv) {
   cfg.listen.addresses = {"127.0.0.1"};
   cfg.listen.ports = "0";
   cfg.enable_tls = false;
-  cfg.allow_unencrypted = true; // what the recorded client offers
+  cfg.allow_unencrypted = true;  // what the recorded client offers
+  cfg.allow_rdp_security = true; // xfreerdp /sec:rdp
   cfg.log = [&](const std::string& s) {
     std::lock_guard lock{log_mtx};
     log.push_back(s);
@@ -298,6 +375,24 @@ int main(int argc, char** argv) {
     if (c.reads)
       c.thread = std::thread{[&c] { read_loop(c); }};
   }
+  pid_t viewer = -1;
+  xlib x;
+  if (!xdisplay.empty()) {
+    if (!x.load(xdisplay)) {
+      std::fprintf(stderr, "cannot open X display %s\n", xdisplay.c_str());
+      return 1;
+    }
+    viewer = fork();
+    if (viewer == 0) {
+      setenv("DISPLAY", xdisplay.c_str(), 1);
+      std::string v = "/v:127.0.0.1:" + std::to_string(port);
+      execlp("xfreerdp", "xfreerdp", v.c_str(), "/sec:rdp", "/u:bench", "/p:x",
+             "/bpp:16", "/size:1024x768", "-decorations", "/log-level:ERROR",
+             static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  size_t expected = clients.size() + (viewer > 0 ? 1 : 0);
   // Everyone active and the first full frame delivered.
   auto deadline = clock_type::now() + std::chrono::seconds(20);
   while (clock_type::now() < deadline) {
@@ -305,15 +400,37 @@ int main(int argc, char** argv) {
     size_t active = std::count_if(log.begin(), log.end(), [](auto& l) {
       return l.find(" active: ") != std::string::npos;
     });
-    if (active >= clients.size())
+    if (active >= expected)
       break;
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(viewer > 0 ? 2000 : 500));
+  // The observer thread: polls the marker pixel, records every change.
+  std::atomic<bool> observing{viewer > 0};
+  std::vector<std::pair<clock_type::time_point, uint32_t>> seen;
+  std::thread observer;
+  if (viewer > 0)
+    observer = std::thread{[&] {
+      uint32_t last = 0xFFFFFFFF;
+      seen.reserve(1 << 16);
+      while (observing) {
+        uint32_t v = x.pixel(animated_fb::w - 8, animated_fb::h - 8);
+        if (v != last) {
+          seen.emplace_back(clock_type::now(), v);
+          last = v;
+        }
+        // 0.25 ms between polls: fine enough, and leaves the CPU to the
+        // client and the server being measured.
+        std::this_thread::sleep_for(std::chrono::microseconds(250));
+      }
+    }};
 
   // Phase 1: latency probes on an idle screen.
   uint32_t frame = 1;
   std::vector<clock_type::time_point> probe_at;
+  std::vector<uint32_t> probe_marker;
   for (int p = 0; p < probes; ++p) {
+    probe_marker.push_back(as_565(animated_fb::marker(frame)));
     fb.draw(frame++);
     probe_at.push_back(clock_type::now());
     (*srv)->notify_damage({0, 0, animated_fb::w, animated_fb::h});
@@ -360,6 +477,9 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(next);
   }
   double elapsed = ms_since(start, clock_type::now()) / 1e3;
+  observing = false;
+  if (observer.joinable())
+    observer.join();
   double cpu = thread_cpu_ms(loop_cpu) - cpu0;
   double pcpu = process_cpu_ms() - pcpu0 - guest_ms;
   auto end_at = clock_type::now();
@@ -369,6 +489,27 @@ int main(int argc, char** argv) {
   // Frames each client completed during phase 2, read after the readers
   // stopped (below).
 
+  // The viewer's figures: per probe the first time its pixel showed the
+  // probe's marker; in phase 2 the marker changes it showed.
+  std::vector<double> pixel_ms;
+  size_t pixel_frames = 0;
+  if (viewer > 0) {
+    for (size_t p = 0; p < probe_at.size(); ++p)
+      for (auto& [t, v] : seen)
+        if (t >= probe_at[p] && near(v, probe_marker[p])) {
+          pixel_ms.push_back(ms_since(probe_at[p], t));
+          break;
+        }
+    for (auto& [t, v] : seen)
+      if (t >= start && t < end_at)
+        ++pixel_frames;
+    if (std::getenv("RDP_BENCH_DEBUG"))
+      for (size_t i = 0; i < seen.size() && i < 12; ++i)
+        std::printf("seen %06x (probe 0 wants %06x)\n", seen[i].second,
+                    probe_marker.empty() ? 0 : probe_marker[0]);
+    kill(viewer, SIGTERM);
+    waitpid(viewer, nullptr, 0);
+  }
   // Disconnect; the server logs each session's frame and byte counts.
   for (auto& c : clients)
     ::shutdown(c.fd, SHUT_RDWR);
@@ -397,7 +538,8 @@ int main(int argc, char** argv) {
   }
   // Session frame counts include the start-up frame and the probes; the
   // throughput phase dominates. Reading clients first (accept order).
-  double sum_frames = 0, min_fps = 1e9, max_fps = 0, reader_frames = 0;
+  double sum_frames = 0, min_fps = n_clients ? 1e9 : 0, max_fps = 0,
+         reader_frames = 0;
   size_t readers = 0;
   for (size_t i = 0; i < frames.size(); ++i)
     sum_frames += frames[i];
@@ -427,6 +569,11 @@ int main(int argc, char** argv) {
               "%.0f KB per frame\n",
               min_fps, max_fps, readers ? reader_frames / readers : 0,
               per_frame / 1024);
+  if (viewer > 0)
+    std::printf("xfreerdp (X pixel): write->pixel p50 %.1f ms p95 %.1f ms "
+                "(%zu of %zu probes seen); %.1f frames/s shown\n",
+                percentile(pixel_ms, 50), percentile(pixel_ms, 95),
+                pixel_ms.size(), probe_at.size(), pixel_frames / elapsed);
   if (n_stalled) {
     size_t stalled_bytes = 0;
     for (size_t i = 0; i < clients.size(); ++i)
