@@ -60,7 +60,14 @@ public:
     uint64_t end = format_ == medium_format::vdi
                        ? header_.file_size_for(header_.blocks_allocated)
                        : size_;
-    if (::ftruncate(fd_, static_cast<off_t>(end)) != 0)
+    // A dynamic VDI gets room for every block at once (sparse; finish()
+    // trims it): direct writes past EOF are "extending" on ext4, which
+    // journals the size of each and waits for it.
+    uint64_t room = format_ == medium_format::vdi && !fixed_
+                        ? header_.file_size_for(header_.blocks)
+                        : end;
+    if (::ftruncate(fd_, static_cast<off_t>(room)) != 0
+        && ::ftruncate(fd_, static_cast<off_t>(end)) != 0) // EFBIG
       return make_io_error("sizing " + path_, errno);
     uint64_t from = format_ == medium_format::vdi ? header_.offset_data : 0;
     if (fixed_ && end > from
