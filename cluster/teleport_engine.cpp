@@ -55,16 +55,31 @@ struct page_sender {
   }
 
   /// Sends the pages of `r` whose bit is set in `dirty` (all when null).
+  /// With `populated`, pages without their bit go as zero pages unread.
   caf::error send_region(const ram_region& r,
-                         const std::vector<uint64_t>* dirty) {
+                         const std::vector<uint64_t>* dirty,
+                         const std::vector<uint64_t>* populated = nullptr) {
     size_t n = r.host.size() / page_size;
     for (size_t i = 0; i < n;) {
       if (dirty && !test_bit(*dirty, i)) {
         ++i;
         continue;
       }
+      if (populated && !test_bit(*populated, i)) {
+        size_t j = i + 1;
+        while (j < n && !test_bit(*populated, j))
+          ++j;
+        encode_zero_pages(buf, r.gpa + i * page_size, j - i);
+        stats.pages_sent += j - i;
+        if (buf.size() >= flush_threshold)
+          if (auto err = flush())
+            return err;
+        i = j;
+        continue;
+      }
       size_t j = i + 1;
-      while (j < n && j - i < batch_pages && (!dirty || test_bit(*dirty, j)))
+      while (j < n && j - i < batch_pages && (!dirty || test_bit(*dirty, j))
+             && (!populated || test_bit(*populated, j)))
         ++j;
       if (auto err = add(r.gpa + i * page_size,
                          r.host.subspan(i * page_size, (j - i) * page_size)))
@@ -135,9 +150,13 @@ caf::error precopy(page_sender& s, teleport_vm& vm,
                    const teleport_options& opts,
                    const teleport_progress& progress) {
   auto t0 = clock_type::now();
-  for (const auto& r : regions)
-    if (auto err = s.send_region(r, nullptr))
+  for (size_t i = 0; i < regions.size(); ++i) {
+    // Memory the guest never touched is not even read.
+    auto pop = vm.populated(i);
+    if (auto err =
+            s.send_region(regions[i], nullptr, pop.empty() ? nullptr : &pop))
       return err;
+  }
   if (auto err = s.end_round(true))
     return err;
   double pages_per_s = s.stats.pages_sent / std::max(seconds_since(t0), 1e-6);
@@ -284,16 +303,21 @@ caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
 
 namespace {
 
-caf::error apply_pages(const record& r,
-                       const std::vector<ram_region>& regions) {
+caf::error apply_pages(const record& r, const std::vector<ram_region>& regions,
+                       teleport_vm& vm) {
   auto rp = parse_ram_pages(r.payload);
   if (!rp)
     return rp.error();
   auto bytes = size_t{rp->count} * page_size;
-  for (const auto& reg : regions) {
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const auto& reg = regions[i];
     if (rp->gpa < reg.gpa || rp->gpa - reg.gpa > reg.host.size()
         || bytes > reg.host.size() - (rp->gpa - reg.gpa))
       continue;
+    if (rp->encoding == page_encoding::zero) {
+      vm.zero(i, rp->gpa - reg.gpa, bytes);
+      return caf::none;
+    }
     return expand_pages(*rp, reg.host.subspan(rp->gpa - reg.gpa, bytes));
   }
   return fail(teleport_errc::mismatch,
@@ -325,7 +349,7 @@ caf::error receive_state(tls_channel& ch, teleport_vm& vm,
     while (auto r = dec.next()) {
       caf::error err;
       if (r->type == record_type::ram_pages)
-        err = apply_pages(*r, regions);
+        err = apply_pages(*r, regions, vm);
       else if (r->type == record_type::end)
         return caf::none;
       else if (r->type == record_type::end_of_ram)

@@ -3,6 +3,7 @@
 // over the machine (vmm/); tests implement it over plain memory.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -40,6 +41,15 @@ public:
   /// Pages written since the last call, one bit per 4 KiB page, for
   /// region `index` of ram(); clears the log for that region.
   virtual caf::expected<std::vector<uint64_t>> fetch_dirty(size_t index) = 0;
+  /// Pages of region `index` that may hold data, one bit per page; the
+  /// others read as zero without being touched (empty: all may).
+  virtual std::vector<uint64_t> populated(size_t /*index*/) { return {}; }
+  /// Target: [offset, offset + len) of region `index` becomes zero (it may
+  /// free the memory instead of writing it).
+  virtual void zero(size_t index, uint64_t offset, uint64_t len) {
+    auto r = ram()[index].host.subspan(offset, len);
+    std::fill(r.begin(), r.end(), uint8_t{0});
+  }
   virtual void stop_dirty_log() = 0;
 
   /// Pauses the VM (a VM that was paused already stays so: pause()

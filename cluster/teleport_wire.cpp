@@ -195,6 +195,15 @@ void encode_pages(std::vector<uint8_t>& out, uint64_t gpa,
   }
 }
 
+void encode_zero_pages(std::vector<uint8_t>& out, uint64_t gpa,
+                       uint64_t count) {
+  constexpr uint64_t max_batch = 256;
+  for (uint64_t i = 0; i < count; i += max_batch) {
+    auto n = static_cast<uint32_t>(std::min(max_batch, count - i));
+    encode_batch(out, gpa + i * page_size, n, page_encoding::zero, {});
+  }
+}
+
 caf::expected<ram_pages> parse_ram_pages(std::span<const uint8_t> payload) {
   if (payload.size() < 16)
     return malformed("RAM record shorter than its header");

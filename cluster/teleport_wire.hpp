@@ -82,6 +82,9 @@ void encode_record(std::vector<uint8_t>& out, record_type type,
 void encode_pages(std::vector<uint8_t>& out, uint64_t gpa,
                   std::span<const uint8_t> pages, bool compress);
 
+/// Appends zero-page records for `count` pages at `gpa` (no data read).
+void encode_zero_pages(std::vector<uint8_t>& out, uint64_t gpa, uint64_t count);
+
 /// Parses a ram_pages payload (views into `payload`).
 caf::expected<ram_pages> parse_ram_pages(std::span<const uint8_t> payload);
 

@@ -165,6 +165,12 @@ public:
   caf::error set_dirty_logging(bool on);
   /// Pages written since the last call for region `index`. Any thread.
   caf::expected<std::vector<uint64_t>> fetch_dirty(size_t index);
+  /// Pages of region `index` that have memory behind them (one bit per
+  /// page; the rest read as zero); empty when the host cannot tell.
+  std::vector<uint64_t> populated_pages(size_t index) const;
+  /// Makes [offset, offset + len) of region `index` zero, giving the memory
+  /// back to the host where it can. Only while the vCPUs are paused.
+  void zero_pages(size_t index, uint64_t offset, uint64_t len);
   /// Target side: builds the disks of `disks` (left out of the spec this
   /// machine was built from) once the source let go of them, waiting up to
   /// `wait` for each image's lock, and restores their saved state.

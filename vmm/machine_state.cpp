@@ -2,7 +2,9 @@
 // VM-wide state as name-keyed, versioned blobs (CAF's binary serializer over
 // each <device>_state's inspect()), the guest memory ranges that move, dirty
 // logging over them, and the disk hand-over at the switch-over.
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <map>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 
 #include <caf/binary_deserializer.hpp>
@@ -328,6 +331,49 @@ caf::expected<std::vector<uint64_t>> machine::fetch_dirty(size_t index) {
     return bits;
   }
   return vm_->dirty_log(r.slot, r.size);
+}
+
+std::vector<uint64_t> machine::populated_pages(size_t index) const {
+  auto& regions = memory_->regions();
+  if (index >= regions.size() || regions[index]->fd < 0)
+    return {};
+  auto& r = *regions[index];
+  std::vector<uint64_t> bits((r.size / page_size + 63) / 64, 0);
+  auto begin = static_cast<off_t>(r.offset);
+  auto end = static_cast<off_t>(r.offset + r.size);
+  for (off_t at = begin; at < end;) {
+    off_t data = ::lseek(r.fd, at, SEEK_DATA);
+    if (data < 0)
+      return errno == ENXIO ? bits : std::vector<uint64_t>{};
+    if (data >= end)
+      break;
+    off_t hole = ::lseek(r.fd, data, SEEK_HOLE);
+    if (hole < 0)
+      return {};
+    hole = std::min(hole, end);
+    for (auto p = static_cast<uint64_t>(data - begin) / page_size;
+         p * page_size < static_cast<uint64_t>(hole - begin); ++p)
+      bits[p / 64] |= uint64_t{1} << (p % 64);
+    at = hole;
+  }
+  return bits;
+}
+
+void machine::zero_pages(size_t index, uint64_t offset, uint64_t len) {
+  auto& regions = memory_->regions();
+  if (index >= regions.size() || offset > regions[index]->size
+      || len > regions[index]->size - offset)
+    return;
+  auto& r = *regions[index];
+  // Punching a hole frees the pages (and reads as zero) without touching
+  // them; memory the target never used costs nothing.
+  if (r.fd >= 0
+      && ::fallocate(r.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                     static_cast<off_t>(r.offset + offset),
+                     static_cast<off_t>(len))
+             == 0)
+    return;
+  std::memset(r.host + offset, 0, len);
 }
 
 // --- disks at the switch-over -------------------------------------------

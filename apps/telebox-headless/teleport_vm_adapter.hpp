@@ -34,6 +34,12 @@ public:
   caf::error start_dirty_log() override;
   caf::expected<std::vector<uint64_t>> fetch_dirty(size_t index) override;
   void stop_dirty_log() override;
+  std::vector<uint64_t> populated(size_t index) override {
+    return m_->populated_pages(index);
+  }
+  void zero(size_t index, uint64_t offset, uint64_t len) override {
+    m_->zero_pages(index, offset, len);
+  }
   caf::error pause() override;
   caf::error resume() override;
   bool was_paused() const override { return was_paused_; }
