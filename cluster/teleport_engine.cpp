@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "actors/error_text.hpp"
 #include "cluster/teleport_wire.hpp"
@@ -144,12 +145,41 @@ double seconds_since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
 }
 
+/// Notes how long each step of the switch-over took.
+struct timeline {
+  std::string& text;
+  clock_type::time_point last = clock_type::now();
+  double last_cpu = thread_cpu_ms();
+  static double thread_cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+  }
+  /// "<what> <wall> ms", plus this thread's CPU time when it is far less
+  /// (the host was busy elsewhere).
+  void step(const char* what) {
+    auto now = clock_type::now();
+    auto cpu = thread_cpu_ms();
+    auto wall = std::chrono::duration<double, std::milli>(now - last).count();
+    char buf[96];
+    int n = std::snprintf(buf, sizeof buf, "%s%s %.1f ms",
+                          text.empty() ? "" : ", ", what, wall);
+    if (wall > 20 && cpu - last_cpu < wall / 2)
+      std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n),
+                    " (%.0f ms CPU)", cpu - last_cpu);
+    text += buf;
+    last = now;
+    last_cpu = cpu;
+  }
+};
+
 /// Pre-copy: everything once, then dirty rounds until the rest fits.
 caf::error precopy(page_sender& s, teleport_vm& vm,
                    const std::vector<ram_region>& regions,
                    const teleport_options& opts,
                    const teleport_progress& progress) {
   auto t0 = clock_type::now();
+  timeline tl{s.stats.timeline};
   for (size_t i = 0; i < regions.size(); ++i) {
     // Memory the guest never touched is not even read.
     auto pop = vm.populated(i);
@@ -157,8 +187,10 @@ caf::error precopy(page_sender& s, teleport_vm& vm,
             s.send_region(regions[i], nullptr, pop.empty() ? nullptr : &pop))
       return err;
   }
+  tl.step("first pass sent");
   if (auto err = s.end_round(true))
     return err;
+  tl.step("target caught up");
   double pages_per_s = s.stats.pages_sent / std::max(seconds_since(t0), 1e-6);
   s.stats.bandwidth_mib_s = pages_per_s * page_size / (1 << 20);
   // Compression pays only when the link, not the CPU, is the bottleneck.
@@ -190,21 +222,6 @@ caf::error precopy(page_sender& s, teleport_vm& vm,
   }
   return caf::none;
 }
-
-/// Notes how long each step of the switch-over took.
-struct timeline {
-  std::string& text;
-  clock_type::time_point last = clock_type::now();
-  void step(const char* what) {
-    auto now = clock_type::now();
-    char buf[64];
-    std::snprintf(
-        buf, sizeof buf, "%s%s %.1f ms", text.empty() ? "" : ", ", what,
-        std::chrono::duration<double, std::milli>(now - last).count());
-    text += buf;
-    last = now;
-  }
-};
 
 /// Pause, last pages, state; then the media and the hand-over.
 caf::error switch_over(page_sender& s, teleport_vm& vm,

@@ -4,6 +4,7 @@
 // after every failed one.
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -43,6 +44,12 @@ void set_stall_timeout(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 void say(const char* text) {
   std::printf("%s", text);
   std::fflush(stdout);
@@ -59,9 +66,19 @@ caf::error take_one(const teleport_target_context& ctx, int fd,
   auto vm = machine_teleport_vm::lend(*ctx.sys, m, ctx.fingerprint, ctx.disks);
   if (!vm)
     return vm.error();
+  auto t0 = std::chrono::steady_clock::now();
+  auto cpu0 = thread_cpu_ms();
   auto err = cluster::teleport_in(*ch, **vm, ctx.teleporter.password_hash);
   if (err)
     ch->abort();
+  char buf[96];
+  std::snprintf(buf, sizeof buf,
+                "Teleporter: the teleport took %.1f ms (%.1f ms CPU)",
+                std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count(),
+                thread_cpu_ms() - cpu0);
+  ctx.log(buf);
   return err;
 }
 
