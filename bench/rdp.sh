@@ -7,7 +7,8 @@
 #     parse the PDUs: 1, 16, and 16 next to a client that never reads;
 #     latency from the frame-buffer write to the first byte and to the
 #     frame's last bitmap rectangle at the client socket, complete frames
-#     per second per client, bytes per frame, the server loop thread's CPU.
+#     per second per client, bytes per frame, the server loop thread's CPU;
+#     1 and 16 again with the former 15 ms flush period (default 5).
 #  2. a real xfreerdp (16 bpp) in an Xvfb of the same size, alone and next
 #     to 15 in-process clients: latency from the write to the client's
 #     pixel (read back from the X server) and the frames it shows.
@@ -29,6 +30,9 @@ run() {
 run --clients 1 --probes 30
 run --clients 16 --probes 30
 run --clients 16 --stalled 1 --probes 20
+# The server's flush period (5 ms) bounds the wait before encoding starts.
+run --clients 1 --probes 30 --flush-ms 15
+run --clients 16 --probes 30 --flush-ms 15
 
 # A private X server; its display number comes from Xvfb itself.
 exec 3< <(Xvfb -displayfd 1 -screen 0 1024x768x24 -nolisten tcp 2>/dev/null)

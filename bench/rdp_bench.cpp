@@ -6,7 +6,7 @@
 // time-stamping every chunk it receives; it does not decode bitmaps.
 //
 //   rdp_bench <transcript> [--clients N] [--stalled M] [--seconds S]
-//             [--probes P] [--fps F] [--xfreerdp DISPLAY]
+//             [--probes P] [--fps F] [--flush-ms MS] [--xfreerdp DISPLAY]
 //
 // Phase 1, latency: P times, with the screen idle, the guest thread writes
 // a whole new frame and reports the damage; per client, the time from the
@@ -305,6 +305,7 @@ int main(int argc, char** argv) {
   int n_clients = 1, n_stalled = 0, probes = 30;
   double seconds = 5, fps = 60;
   std::string xdisplay;
+  int flush_ms = 5; // rdp_server_config's default
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     double v = std::atof(argv[i + 1]);
@@ -318,6 +319,8 @@ int main(int argc, char** argv) {
       probes = int(v);
     else if (a == "--fps")
       fps = v;
+    else if (a == "--flush-ms")
+      flush_ms = int(v);
     else if (a == "--xfreerdp")
       xdisplay = argv[i + 1];
   }
@@ -342,6 +345,7 @@ int main(int argc, char** argv) {
   cfg.enable_tls = false;
   cfg.allow_unencrypted = true;  // what the recorded client offers
   cfg.allow_rdp_security = true; // xfreerdp /sec:rdp
+  cfg.flush_period = std::chrono::milliseconds(flush_ms);
   cfg.log = [&](const std::string& s) {
     std::lock_guard lock{log_mtx};
     log.push_back(s);

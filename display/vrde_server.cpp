@@ -1,6 +1,7 @@
 #include "display/vrde_server.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
@@ -29,6 +30,9 @@
 namespace tb::display {
 
 namespace {
+
+/// How long redirect_clients waits for the clients to leave.
+constexpr std::chrono::seconds redirect_wait{5};
 
 /// The guest's screens. telebox's Bochs display has one.
 constexpr uint32_t monitor_count = 1;
@@ -456,6 +460,15 @@ vrde_server::redirect_clients(const std::string& host, uint16_t port) {
       inst->server->redirect_all(t, rdp_error_info::rpc_initiated_disconnect);
   out.redirected = n.first;
   out.disconnected = n.second;
+  // The clients close their end once they read the PDU; stopping the
+  // server (or exiting) before that would reset connections whose client
+  // is still sending, and the PDU would be lost with them.
+  if (!impl_->loop->in_loop_thread()) {
+    auto until = std::chrono::steady_clock::now() + redirect_wait;
+    while (inst->server->session_count() > 0
+           && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   impl_->say("VRDE: " + std::to_string(out.redirected)
              + " client(s) redirected to " + host + ", "
              + std::to_string(out.disconnected) + " disconnected");

@@ -70,7 +70,10 @@ public:
   /// so when `port` (the target's VRDE port; 0 = same) differs from
   /// port(), nobody could follow and everyone is disconnected instead.
   /// Fails, doing nothing, for an empty host or one longer than the 39
-  /// characters FreeRDP accepts. The server keeps listening.
+  /// characters FreeRDP accepts. The server keeps listening. Returns once
+  /// the clients have closed their connections (at most 5 s): stopping the
+  /// server or exiting earlier could reset a connection before its client
+  /// read the PDU.
   caf::expected<vrde_redirect_result> redirect_clients(const std::string& host,
                                                        uint16_t port);
 
