@@ -320,7 +320,8 @@ caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
 
 namespace {
 
-caf::error apply_pages(const record& r, const std::vector<ram_region>& regions,
+caf::error apply_pages(const record_view& r,
+                       const std::vector<ram_region>& regions,
                        teleport_vm& vm) {
   auto rp = parse_ram_pages(r.payload);
   if (!rp)
@@ -341,7 +342,7 @@ caf::error apply_pages(const record& r, const std::vector<ram_region>& regions,
               "the source sent memory outside the target's RAM");
 }
 
-caf::error take_blob(const record& r, std::vector<state_blob>& blobs) {
+caf::error take_blob(const record_view& r, std::vector<state_blob>& blobs) {
   auto nul = std::find(r.payload.begin(), r.payload.end(), uint8_t{0});
   if (nul == r.payload.end())
     return fail(teleport_errc::malformed, "state record without a name");
@@ -354,16 +355,17 @@ caf::error receive_state(tls_channel& ch, teleport_vm& vm,
                          std::vector<state_blob>& blobs) {
   auto regions = vm.ram();
   record_decoder dec;
-  std::vector<uint8_t> buf(1 << 20);
   for (;;) {
-    auto n = ch.read_some(buf);
+    // TLS decrypts straight into the decoder's buffer, and pages go from
+    // there into guest memory: one copy.
+    auto n = ch.read_some(dec.prepare(1 << 20));
     if (!n)
       return n.error();
     if (*n == 0)
       return fail(teleport_errc::io_error, "the teleport source went away");
-    if (auto err = dec.feed({buf.data(), *n}))
+    if (auto err = dec.commit(*n))
       return err;
-    while (auto r = dec.next()) {
+    while (auto r = dec.next_view()) {
       caf::error err;
       if (r->type == record_type::ram_pages)
         err = apply_pages(*r, regions, vm);

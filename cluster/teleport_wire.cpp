@@ -250,16 +250,49 @@ caf::error expand_pages(const ram_pages& rp, std::span<uint8_t> dst) {
   return malformed("unknown page encoding");
 }
 
-caf::error record_decoder::feed(std::span<const uint8_t> bytes) {
+void record_decoder::compact() {
+  // Keeps what a caller has not taken yet (views stay valid until here).
+  size_t keep = ready_pos_ < ready_.size()
+                    ? ready_[ready_pos_].offset - record_header_size
+                    : consumed_;
+  if (ready_pos_ >= ready_.size()) {
+    ready_.clear();
+    ready_pos_ = 0;
+  }
+  if (keep == 0 || keep * 2 < size_)
+    return; // Moving only pays once the consumed part dominates.
+  std::memmove(buffer_.data(), buffer_.data() + keep, size_ - keep);
+  size_ -= keep;
+  consumed_ -= keep;
+  for (size_t i = ready_pos_; i < ready_.size(); ++i)
+    ready_[i].offset -= keep;
+}
+
+std::span<uint8_t> record_decoder::prepare(size_t n) {
+  compact();
+  if (buffer_.size() < size_ + n)
+    buffer_.resize(size_ + n);
+  return {buffer_.data() + size_, n};
+}
+
+caf::error record_decoder::commit(size_t n) {
   if (failed_)
     return failed_;
-  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+  size_ += std::min(n, buffer_.size() - size_);
   failed_ = parse_available();
   return failed_;
 }
 
+caf::error record_decoder::feed(std::span<const uint8_t> bytes) {
+  if (failed_)
+    return failed_;
+  auto room = prepare(bytes.size());
+  std::memcpy(room.data(), bytes.data(), bytes.size());
+  return commit(bytes.size());
+}
+
 caf::error record_decoder::parse_available() {
-  while (buffer_.size() - consumed_ >= record_header_size) {
+  while (size_ - consumed_ >= record_header_size) {
     const uint8_t* h = buffer_.data() + consumed_;
     if (get_u32(h) != record_magic)
       return malformed("bad record magic");
@@ -270,31 +303,30 @@ caf::error record_decoder::parse_available() {
       return malformed("unknown record type " + std::to_string(type));
     if (len > max_record_payload)
       return malformed("record of " + std::to_string(len) + " bytes");
-    if (buffer_.size() - consumed_ - record_header_size < len)
+    if (size_ - consumed_ - record_header_size < len)
       break;
     std::span<const uint8_t> body{h + record_header_size, len};
     if (crc32c(body) != get_u32(h + 12))
       return malformed("record checksum mismatch");
-    ready_.push_back(record{
-        static_cast<record_type>(type), flags, {body.begin(), body.end()}});
+    ready_.push_back(pending{static_cast<record_type>(type), flags,
+                             consumed_ + record_header_size, len});
     consumed_ += record_header_size + len;
-  }
-  // Drop what was consumed once it dominates the buffer.
-  if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
-    buffer_.erase(buffer_.begin(),
-                  buffer_.begin() + static_cast<ptrdiff_t>(consumed_));
-    consumed_ = 0;
   }
   return caf::none;
 }
 
-std::optional<record> record_decoder::next() {
-  if (ready_pos_ >= ready_.size()) {
-    ready_.clear();
-    ready_pos_ = 0;
+std::optional<record_view> record_decoder::next_view() {
+  if (ready_pos_ >= ready_.size())
     return std::nullopt;
-  }
-  return std::move(ready_[ready_pos_++]);
+  auto& p = ready_[ready_pos_++];
+  return record_view{p.type, p.flags, {buffer_.data() + p.offset, p.length}};
+}
+
+std::optional<record> record_decoder::next() {
+  auto v = next_view();
+  if (!v)
+    return std::nullopt;
+  return record{v->type, v->flags, {v->payload.begin(), v->payload.end()}};
 }
 
 } // namespace tb::cluster

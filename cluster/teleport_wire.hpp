@@ -92,19 +92,41 @@ caf::expected<ram_pages> parse_ram_pages(std::span<const uint8_t> payload);
 caf::error expand_pages(const ram_pages& rp, std::span<uint8_t> dst);
 
 /// Incremental decoder: feed bytes as they arrive, take whole records.
+/// A decoded record whose payload still lies in the decoder's buffer.
+struct record_view {
+  record_type type = record_type::end;
+  uint16_t flags = 0;
+  std::span<const uint8_t> payload;
+};
+
 class record_decoder {
 public:
   /// Appends received bytes. Returns an error once the stream is malformed
   /// (and keeps returning it).
   caf::error feed(std::span<const uint8_t> bytes);
+  /// Room for `n` more bytes to receive into directly (no copy through
+  /// feed); call commit() with how many arrived.
+  std::span<uint8_t> prepare(size_t n);
+  caf::error commit(size_t n);
   /// The next complete record, if any.
   std::optional<record> next();
+  /// The same without copying the payload; valid until the next feed(),
+  /// prepare() or commit().
+  std::optional<record_view> next_view();
 
 private:
+  struct pending {
+    record_type type;
+    uint16_t flags;
+    size_t offset; ///< Of the payload in buffer_.
+    uint32_t length;
+  };
   caf::error parse_available();
+  void compact();
   std::vector<uint8_t> buffer_;
+  size_t size_ = 0; ///< Bytes of buffer_ that hold data.
   size_t consumed_ = 0;
-  std::vector<record> ready_;
+  std::vector<pending> ready_;
   size_t ready_pos_ = 0;
   caf::error failed_;
 };
