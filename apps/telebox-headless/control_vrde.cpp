@@ -42,8 +42,8 @@ caf::error vrde_control::apply(display::vrde_server& srv,
     return cfg.error(); // a bad value: nothing changed
   if (next == vrde_ && srv.port() != 0)
     return {}; // no change (a server that failed to start tries again)
-  // Every change restarts the server (clients reconnect), as VirtualBox's
-  // does for a property change.
+  // Every change restarts the server (its clients are disconnected), as
+  // VirtualBox's does for a property change.
   if (auto err = srv.reconfigure(std::move(*cfg))) {
     // Back to what ran before, so the VM stays reachable where it was.
     if (auto old = config())
