@@ -10,6 +10,9 @@ Checks, in order (the source keeps running through all but the last):
   3. TB_TELEPORT_CUTS (default 20) teleports cut at a random byte of the
      RAM stream, alternately by closing the connection and by kill -9 of
      the target: every one fails, and the source still runs every time;
+     and one whose target freezes (SIGSTOP) mid-stream: the source gives up
+     once a send or receive blocks for its stall timeout (15 s each; a
+     send that still moves a little waits again) and runs on;
   4. a teleport that succeeds: the target's serial log continues the TK
      sequence without a gap, the source ends ("poweroff" on its host
      service), the target runs on and holds the lock of the shared disk
@@ -18,6 +21,7 @@ Usage: teleport_e2e.py <bin folder> <probe-guest.elf>. Exit 0 = pass."""
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -158,6 +162,25 @@ def main():
             elif not tgt.wait_waiting(waits + 1, 30):
                 fatal("the target stopped waiting after a cut")
         print("cuts: %d of %d left the source running" % (survived, cuts))
+
+        # A target that stops answering: the source's stall timeout.
+        frozen = tgt
+        relay = CutRelay(port, 8 << 20,
+                         lambda: os.killpg(frozen.proc.pid, signal.SIGSTOP),
+                         end=False)
+        t0 = time.monotonic()
+        p = teleport(src, relay.listen_port)
+        took = time.monotonic() - t0
+        check(p.returncode != 0 and s_tail.still_ticking()
+              and src.vm_state("t") == "running",
+              "a frozen target fails the teleport after %.1f s (%s), the "
+              "source runs on" % (took, p.stderr.strip().splitlines()[-1:]))
+        os.killpg(frozen.proc.pid, signal.SIGCONT)
+        tgt.kill()
+        tgt = Target(dst, "t")
+        targets.append(tgt)
+        if not tgt.wait_waiting(1):
+            fatal("the restarted target does not wait")
 
         # 4. The teleport that succeeds.
         before = len(s_tail.ticks())

@@ -198,12 +198,13 @@ class Target:
 
 
 class CutRelay:
-    """Relays one connection to 127.0.0.1:`port` and ends it once `cut`
-    bytes went from the client (the teleport source) to the target, then
-    runs `on_cut` (which may kill the target)."""
+    """Relays one connection to 127.0.0.1:`port` and, once `cut` bytes went
+    from the client (the teleport source) to the target, runs `on_cut`
+    (which may kill or stop the target) and ends the connection (or, with
+    `end` false, keeps relaying)."""
 
-    def __init__(self, port, cut, on_cut=None):
-        self.port, self.cut, self.on_cut = port, cut, on_cut
+    def __init__(self, port, cut, on_cut=None, end=True):
+        self.port, self.cut, self.on_cut, self.end = port, cut, on_cut, end
         self.srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.srv.bind(("127.0.0.1", 0))
@@ -227,9 +228,13 @@ class CutRelay:
                     data = src.recv(1 << 16)
                     if not data:
                         break
-                    if counted:
+                    if counted and not self.did_cut:
                         room = self.cut - self.forwarded
-                        if len(data) >= room:
+                        if len(data) >= room and not self.end:
+                            self.did_cut = True
+                            if self.on_cut:
+                                self.on_cut()
+                        elif len(data) >= room:
                             dst.sendall(data[:max(room, 0)])
                             self.forwarded += max(room, 0)
                             self.did_cut = True
