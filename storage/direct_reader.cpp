@@ -58,18 +58,22 @@ struct direct_reader_core {
       return;
     caf::error err;
     if (op->errno_ != 0)
-      err = make_io_error("reading " + image->path(), op->errno_);
+      err = make_io_error(
+          (op->write_ ? "writing " : "reading ") + image->path(), op->errno_);
     else if (op->got_ != op->expected_)
-      err = read_again(*op); // Short: the file ends early (pread fills 0).
+      err = again(*op); // Short: redo it the plain way.
     op->finish(std::move(err));
     delete op;
   }
 
-  caf::error read_again(const direct_read& op) {
+  // Reads: the file ends early (pread fills zeros); writes: the device
+  // took part (the plain pwrite loop finishes it).
+  caf::error again(const direct_read& op) {
     uint64_t off = op.offset_;
     for (const auto& s : op.segs_) {
-      if (auto err =
-              image->read(off, {static_cast<uint8_t*>(s.iov_base), s.iov_len}))
+      auto* p = static_cast<uint8_t*>(s.iov_base);
+      if (auto err = op.write_ ? image->write(off, {p, s.iov_len})
+                               : image->read(off, {p, s.iov_len}))
         return err;
       off += s.iov_len;
     }
@@ -86,12 +90,13 @@ struct direct_reader_core {
     pieces.clear();
     zeros.clear();
     op.iov_.clear();
-    if (!image->map_read(offset, total, extents))
+    if (op.write_ ? !image->map_write(offset, total, extents)
+                  : !image->map_read(offset, total, extents))
       return false;
     size_t si = 0;
     uint64_t so = 0; // Cursor into the segments.
     for (const auto& e : extents) {
-      if (!e.zero && !aligned(e.file_offset))
+      if ((e.zero && op.write_) || (!e.zero && !aligned(e.file_offset)))
         return false;
       size_t first = op.iov_.size();
       for (uint64_t left = e.length; left > 0;) {
@@ -152,6 +157,16 @@ direct_reader::~direct_reader() {
     reaper_.join();
 }
 
+bool direct_reader::start_write(uint64_t offset,
+                                std::span<const iovec> segments,
+                                std::unique_ptr<direct_read>& op, bool defer) {
+  op->write_ = true;
+  bool ok = start(offset, segments, op, defer);
+  if (!ok)
+    op->write_ = false;
+  return ok;
+}
+
 bool direct_reader::start(uint64_t offset, std::span<const iovec> segments,
                           std::unique_ptr<direct_read>& op, bool defer) {
   auto& c = *core_;
@@ -176,11 +191,14 @@ bool direct_reader::start(uint64_t offset, std::span<const iovec> segments,
   c.in_flight.fetch_add(n);
   direct_read* raw = op.release();
   auto tag = reinterpret_cast<uint64_t>(raw);
-  for (const auto& p : c.pieces)
-    while (!c.ring->queue_readv(c.fd, raw->iov_.data() + p.iov_first,
-                                static_cast<unsigned>(p.iov_count),
-                                p.file_offset, tag))
+  for (const auto& p : c.pieces) {
+    const iovec* iov = raw->iov_.data() + p.iov_first;
+    auto count = static_cast<unsigned>(p.iov_count);
+    while (!(raw->write_
+                 ? c.ring->queue_writev(c.fd, iov, count, p.file_offset, tag)
+                 : c.ring->queue_readv(c.fd, iov, count, p.file_offset, tag)))
       (void)c.ring->submit(); // Full: hand the queued ones over first.
+  }
   if (!defer || c.ring->pending() >= max_deferred)
     flush();
   return true;

@@ -36,6 +36,7 @@ private:
   std::vector<iovec> iov_;  ///< The kernel reads into these.
   std::vector<iovec> segs_; ///< The request, for the synchronous retry.
   uint64_t offset_ = 0;     ///< Of the request in the medium.
+  bool write_ = false;      ///< WRITEV entries instead of READV.
   uint64_t expected_ = 0;   ///< Bytes the entries should return.
   uint64_t got_ = 0;        ///< Bytes they returned so far.
   unsigned parts_ = 0;      ///< Entries not yet completed.
@@ -66,6 +67,10 @@ public:
   /// and one device notification cover a burst of requests.
   bool start(uint64_t offset, std::span<const iovec> segments,
              std::unique_ptr<direct_read>& op, bool defer = false);
+  /// The same for a gather write into space the medium already has
+  /// (medium_image::map_write): no allocation, no metadata change.
+  bool start_write(uint64_t offset, std::span<const iovec> segments,
+                   std::unique_ptr<direct_read>& op, bool defer = false);
 
   /// Hands deferred entries to the kernel.
   void flush();

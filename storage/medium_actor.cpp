@@ -76,6 +76,16 @@ struct reply_to {
   }
 };
 
+caf::error write_segments(medium_image& img, uint64_t offset,
+                          const std::vector<io_segment>& segs, uint64_t& n) {
+  for (const auto& s : segs) {
+    if (auto err = img.write(offset + n, {s.data, s.size}))
+      return err;
+    n += s.size;
+  }
+  return {};
+}
+
 caf::error read_segments(medium_image& img, uint64_t offset,
                          const std::vector<io_segment>& segs, uint64_t& n) {
   for (const auto& s : segs) {
@@ -136,7 +146,11 @@ private:
   uint64_t length_;
 };
 
-caf::delegated<uint64_t> start_readv(medium_impl self, readv_request& r) {
+// A scatter read or gather write on io_uring when the reader takes it,
+// else the same request on the pool.
+template <class Request>
+caf::delegated<uint64_t> start_vector(medium_impl self, Request& r,
+                                      bool write) {
   auto& st = self->state;
   if (st.reader) {
     iovec segs[8];
@@ -154,33 +168,27 @@ caf::delegated<uint64_t> start_readv(medium_impl self, readv_request& r) {
     st.counters->started();
     std::unique_ptr<direct_read> op =
         std::make_unique<actor_read>(reply_to{self}, st.counters, length);
-    if (st.reader->start(r.offset, {iov, r.segments.size()}, op, true)) {
+    std::span<const iovec> v{iov, r.segments.size()};
+    if (write ? st.reader->start_write(r.offset, v, op, true)
+              : st.reader->start(r.offset, v, op, true)) {
       settle(self);
       return {};
     }
-    // Not for the ring (unaligned, ring full): same answer via the pool.
+    // Not for the ring (unaligned, unallocated, ring full): the pool.
     st.counters->finished(false);
     auto to = std::move(static_cast<actor_read&>(*op).to());
     return dispatch<uint64_t>(
         self, std::move(to),
-        [r = std::move(r)](medium_image& img, uint64_t& n) {
-          return read_segments(img, r.offset, r.segments, n);
+        [r = std::move(r), write](medium_image& img, uint64_t& n) {
+          return write ? write_segments(img, r.offset, r.segments, n)
+                       : read_segments(img, r.offset, r.segments, n);
         });
   }
   return dispatch<uint64_t>(
-      self, [r = std::move(r)](medium_image& img, uint64_t& n) {
-        return read_segments(img, r.offset, r.segments, n);
+      self, [r = std::move(r), write](medium_image& img, uint64_t& n) {
+        return write ? write_segments(img, r.offset, r.segments, n)
+                     : read_segments(img, r.offset, r.segments, n);
       });
-}
-
-caf::error write_segments(medium_image& img, uint64_t offset,
-                          const std::vector<io_segment>& segs, uint64_t& n) {
-  for (const auto& s : segs) {
-    if (auto err = img.write(offset + n, {s.data, s.size}))
-      return err;
-    n += s.size;
-  }
-  return {};
 }
 
 medium_status snapshot(const medium_state& st) {
@@ -227,14 +235,11 @@ medium_actor::behavior_type medium_fun(medium_impl self,
       },
       [self, &c](readv_request& r) {
         ++c.reads;
-        return start_readv(self, r);
+        return start_vector(self, r, false);
       },
       [self, &c](writev_request& w) {
         ++c.writes;
-        return dispatch<uint64_t>(
-            self, [w = std::move(w)](medium_image& img, uint64_t& n) {
-              return write_segments(img, w.offset, w.segments, n);
-            });
+        return start_vector(self, w, true);
       },
       [self, &c](flush_atom) {
         ++c.flushes;

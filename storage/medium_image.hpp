@@ -80,6 +80,14 @@ public:
     (void)offset, (void)length, (void)out;
     return false;
   }
+  /// Like map_read, for a write that changes no metadata: true only when
+  /// the medium is writable and every byte of the range already has its
+  /// place in the file (VDI: allocated blocks; uuidModify is renewed here).
+  virtual bool map_write(uint64_t offset, uint64_t length,
+                         std::vector<file_extent>& out) {
+    (void)offset, (void)length, (void)out;
+    return false;
+  }
 
 protected:
   /// Checks that [offset, offset+length) lies inside the medium.

@@ -145,6 +145,11 @@ bool raw_image::map_read(uint64_t offset, uint64_t length,
   return true;
 }
 
+bool raw_image::map_write(uint64_t offset, uint64_t length,
+                          std::vector<file_extent>& out) {
+  return writable_ && map_read(offset, length, out);
+}
+
 // SEEK_DATA/SEEK_HOLE tell holes from data; a file system without them
 // reports everything as data, which is merely slower to convert.
 extent_kind raw_image::extent_at(uint64_t offset, uint64_t* run) const {

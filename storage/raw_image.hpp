@@ -33,6 +33,8 @@ public:
   int direct_fd() const override { return direct_fd_ ? direct_fd_.get() : -1; }
   bool map_read(uint64_t offset, uint64_t length,
                 std::vector<file_extent>& out) const override;
+  bool map_write(uint64_t offset, uint64_t length,
+                 std::vector<file_extent>& out) override;
 
 private:
   raw_image(unique_fd fd, std::string path, uint64_t size, medium_format f);

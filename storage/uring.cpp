@@ -113,6 +113,11 @@ bool uring::queue_readv(int fd, const iovec* iov, unsigned iov_count,
   return tag != 0 && queue(IORING_OP_READV, fd, iov, iov_count, offset, tag);
 }
 
+bool uring::queue_writev(int fd, const iovec* iov, unsigned iov_count,
+                         uint64_t offset, uint64_t tag) {
+  return tag != 0 && queue(IORING_OP_WRITEV, fd, iov, iov_count, offset, tag);
+}
+
 int uring::submit() {
   std::lock_guard<std::mutex> guard{sq_mutex_};
   while (sq_pending_ > 0) {

@@ -35,6 +35,10 @@ public:
   bool queue_readv(int fd, const iovec* iov, unsigned iov_count,
                    uint64_t offset, uint64_t tag);
 
+  /// Queues a writev, as queue_readv.
+  bool queue_writev(int fd, const iovec* iov, unsigned iov_count,
+                    uint64_t offset, uint64_t tag);
+
   /// Hands every queued entry to the kernel. Returns 0 or -errno.
   int submit();
 

@@ -237,6 +237,15 @@ bool vdi_image::map_read(uint64_t offset, uint64_t length,
   return true;
 }
 
+bool vdi_image::map_write(uint64_t offset, uint64_t length,
+                          std::vector<file_extent>& out) {
+  size_t first = out.size();
+  if (!writable_ || !map_read(offset, length, out) || note_modified())
+    return false;
+  return std::none_of(out.begin() + static_cast<ptrdiff_t>(first), out.end(),
+                      [](const file_extent& e) { return e.zero; });
+}
+
 caf::error vdi_image::write(uint64_t offset, std::span<const uint8_t> data) {
   if (!writable_)
     return make_storage_error(storage_errc::read_only,
