@@ -4,12 +4,18 @@
 // ticker where the first stopped; mismatches refused naming the device;
 // the teleport lease holding off power-offs; dirty logging over RAM.
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -216,4 +222,64 @@ TEST_F(machine_state_e2e, a_lent_machine_refuses_poweroff_and_logs_dirt) {
   ASSERT_FALSE(m.set_dirty_logging(false));
   ASSERT_TRUE(ask<machine_lease>(a_, teleport_atom_v, false));
   EXPECT_TRUE(ask<machine_status>(a_, poweroff_atom_v));
+}
+
+namespace {
+
+/// True when another open file description holds the image's lock.
+bool locked_elsewhere(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+  if (!held)
+    ::flock(fd, LOCK_UN);
+  ::close(fd);
+  return held;
+}
+
+bool eventually(const std::function<bool()>& pred) {
+  auto end = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+} // namespace
+
+TEST_F(machine_state_e2e, disks_are_given_up_and_taken_back) {
+  auto path = testing::TempDir() + "/tb-state-disk-" + std::to_string(getpid())
+              + ".img";
+  std::remove(path.c_str());
+  if (std::FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fseek(f, (16 << 20) - 1, SEEK_SET);
+    std::fputc(0, f);
+    std::fclose(f);
+  }
+  auto s = spec();
+  s.boot.kernel.cmdline = "telebox.disk=16 telebox.ticker=10";
+  s.disks.push_back({path, false, true});
+  a_ = start(s, out_a_, false);
+  ASSERT_TRUE(wait_ticks(out_a_, 3)) << out_a_.get();
+  ASSERT_NE(out_a_.get().find("DISK-OK"), std::string::npos) << out_a_.get();
+  EXPECT_TRUE(locked_elsewhere(path));
+  auto lease = ask<machine_lease>(a_, teleport_atom_v, true);
+  ASSERT_TRUE(lease && lease->m);
+  ASSERT_TRUE(ask<machine_status>(a_, pause_atom_v));
+  auto& m = *lease->m;
+  ASSERT_FALSE(m.quiesce_disks(5s));
+  ASSERT_FALSE(m.release_disks());
+  EXPECT_TRUE(eventually([&] { return !locked_elsewhere(path); }))
+      << "the image stayed locked after release_disks";
+  auto err = m.reacquire_disks(5s);
+  ASSERT_FALSE(err) << tb::error_text(err);
+  EXPECT_TRUE(locked_elsewhere(path));
+  ASSERT_TRUE(ask<machine_status>(a_, resume_atom_v));
+  ASSERT_TRUE(ask<machine_lease>(a_, teleport_atom_v, false));
+  ASSERT_TRUE(wait_ticks(out_a_, ticks(out_a_.get()).size() + 3));
+  EXPECT_TRUE(ask<machine_status>(a_, poweroff_atom_v));
+  std::remove(path.c_str());
 }
