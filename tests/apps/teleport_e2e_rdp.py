@@ -20,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "display"))
 from teleport_e2e_lib import Host, SerialTail, Target  # noqa: E402
+from vm_rdp_e2e import bright_pixels, read_ppm  # noqa: E402
 from x_session import start_xvfb, stop_process  # noqa: E402
 
 
@@ -50,7 +51,7 @@ def main():
         print(__doc__)
         return 2
     bindir, guest = sys.argv[1], sys.argv[2]
-    for tool in ("xfreerdp", "Xvfb"):
+    for tool in ("xfreerdp", "Xvfb", "import"):
         if not shutil.which(tool):
             print("SKIP: no " + tool)
             return 77
@@ -90,6 +91,19 @@ def main():
             start_new_session=True)
         check(wait_for(lambda: log_has(s_log, "AUTH: User: [x]"), 40),
               "xfreerdp logged on to the source's RDP server")
+        shot = os.path.join(root, "shot.ppm")
+
+        def screen_has_text():
+            if subprocess.run(["import", "-window", "root", "-depth", "8",
+                               shot], env=env,
+                              capture_output=True).returncode != 0:
+                return False
+            w, h, rgb = read_ppm(shot)
+            return bright_pixels(w, h, rgb, 0, 0, 1024, 160) > 300
+
+        # Only a session that is up (showing the screen) can be redirected.
+        check(wait_for(screen_has_text, 40),
+              "the client shows the guest's console from the source")
         p = src.run("controlvm", "t", "teleport", "--host", "127.0.0.2",
                     "--port", str(tp_port), check=False)
         check(p.returncode == 0, "teleport to 127.0.0.2 (%s%s)"
@@ -101,6 +115,8 @@ def main():
         check(wait_for(lambda: log_has(d_log, "AUTH: User: [x]"), 40),
               "the client logged on to the target's RDP server by itself")
         check(rdp.poll() is None, "xfreerdp still runs")
+        check(wait_for(screen_has_text, 40),
+              "the client shows the guest's console from the target")
         check(d_tail.still_ticking(3.0), "the guest runs on the target")
     finally:
         if rdp and rdp.poll() is None:
