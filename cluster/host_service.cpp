@@ -167,6 +167,28 @@ host::cli_reply started_reply(const std::string& name) {
                          {}};
 }
 
+/// VirtualBox keeps what `controlvm vrde|vrdeport|vrdeproperty` changed in
+/// the machine's settings; the VM process applied it, the settings file is
+/// ours, so the same change goes through `modifyvm` (which allows the VRDE
+/// options while the machine runs).
+void persist_runtime_change(host_ptr self, const host::cli_request& req,
+                            host::cli_reply& reply) {
+  const auto& verb = req.argv[2];
+  if ((verb != "vrde" && verb != "vrdeport" && verb != "vrdeproperty")
+      || req.argv.size() != 4)
+    return;
+  std::vector<std::string> argv{"modifyvm", req.argv[1], "--" + verb,
+                                req.argv[3]};
+  auto out =
+      run_command(*self->state.reg, argv, command_context{req.cwd, req.input});
+  for (auto& ev : out.events)
+    broadcast(self, ev);
+  if (out.exit_code != 0)
+    reply.err += "VBoxManage: warning: the running VM took the change, but "
+                 "saving it to the settings failed:\n"
+                 + out.err;
+}
+
 /// `controlvm <vm> <verb> ...`: forwarded to the VM process.
 caf::result<host::cli_reply> control_vm(host_ptr self, host::cli_request& req) {
   if (req.argv.size() < 3)
@@ -181,10 +203,15 @@ caf::result<host::cli_reply> control_vm(host_ptr self, host::cli_request& req) {
   auto rp = self->make_response_promise<host::cli_reply>();
   self->request(it->second.control, std::chrono::seconds(120),
                 host::control_atom::value, req)
-      .then([rp](host::cli_reply& r) mutable { rp.deliver(std::move(r)); },
-            [rp](caf::error& e) mutable {
-              rp.deliver(failure("controlvm: " + error_text(e)));
-            });
+      .then(
+          [self, rp, req](host::cli_reply& r) mutable {
+            if (r.exit_code == 0)
+              persist_runtime_change(self, req, r);
+            rp.deliver(std::move(r));
+          },
+          [rp](caf::error& e) mutable {
+            rp.deliver(failure("controlvm: " + error_text(e)));
+          });
   return rp;
 }
 

@@ -6,6 +6,7 @@ service with VRDE on, then after every change checks what a client sees
 
 Usage: vm_vrde_control_e2e.py <bin folder> <probe-guest.elf>. Exit 0 = pass.
 """
+import glob
 import os
 import re
 import shutil
@@ -141,6 +142,11 @@ def main():
         check(not listening(first), "vrdeport %d: old port closed" % moved)
         check(vrdeport() == moved, "vrdeport: showvminfo vrdeport=%d" % moved)
         check(logon(moved) == 0, "vrdeport: xfreerdp logs on at the new port")
+        # Kept in the settings, as VirtualBox does (the host service saves it).
+        vbox = glob.glob(os.path.join(home, "**", "v.vbox"), recursive=True)
+        saved = open(vbox[0]).read() if vbox else ""
+        check('name="TCP/Ports" value="%d"' % moved in saved,
+              "vrdeport %d saved in v.vbox" % moved)
 
         # A range binds its first free port.
         blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
