@@ -189,6 +189,18 @@ void persist_runtime_change(host_ptr self, const host::cli_request& req,
                  + out.err;
 }
 
+/// A source whose teleport succeeded ends in state "teleported". Its own
+/// report of that may still be in flight when the process exits (and is
+/// reaped), so the successful reply to the teleport request counts too.
+void note_teleported(host_ptr self, const std::string& vm) {
+  auto* m = self->state.reg->find(vm);
+  if (!m)
+    return;
+  auto it = self->state.vms.find(m->uuid());
+  int32_t pid = it != self->state.vms.end() ? it->second.pid : 0;
+  set_vm_state(self, m->uuid(), "teleported", -1, pid);
+}
+
 /// `controlvm <vm> <verb> ...`: forwarded to the VM process.
 caf::result<host::cli_reply> control_vm(host_ptr self, host::cli_request& req) {
   if (req.argv.size() < 3)
@@ -205,7 +217,9 @@ caf::result<host::cli_reply> control_vm(host_ptr self, host::cli_request& req) {
                 host::control_atom::value, req)
       .then(
           [self, rp, req](host::cli_reply& r) mutable {
-            if (r.exit_code == 0)
+            if (r.exit_code == 0 && req.argv[2] == "teleport")
+              note_teleported(self, req.argv[1]);
+            else if (r.exit_code == 0)
               persist_runtime_change(self, req, r);
             rp.deliver(std::move(r));
           },
@@ -249,9 +263,15 @@ void vm_ended(host_ptr self, const std::string& uuid, int status) {
     finish_start(proc, failure("The VM session for '" + proc.name
                                + "' ended before the VM powered on:\n" + tail));
   }
-  bool aborted = !clean && prior != "poweroff";
+  // A teleported source ends in VirtualBox's terminal state "teleported";
+  // anything else that exits cleanly was powered off.
+  std::string final_state = "poweroff";
+  if (clean && prior == "teleported")
+    final_state = prior;
+  else if (!clean && prior != "poweroff")
+    final_state = "aborted";
   self->state.vms.erase(it);
-  set_vm_state(self, uuid, aborted ? "aborted" : "poweroff", -1, 0);
+  set_vm_state(self, uuid, final_state, -1, 0);
 }
 
 void tick(host_ptr self) {
@@ -351,7 +371,11 @@ caf::behavior host_impl(host_ptr self, host_service_config cfg, registry* reg) {
         auto braced = st.uuid.front() == '{' ? st.uuid : "{" + st.uuid + "}";
         set_vm_state(self, braced, st.state, st.vrde_port, st.pid);
         auto it = self->state.vms.find(braced);
-        if (it != self->state.vms.end() && st.state == "running")
+        // Started: running, paused (--start-paused) or, for a teleport
+        // target, waiting for the incoming teleport.
+        if (it != self->state.vms.end()
+            && (st.state == "running" || st.state == "paused"
+                || st.state == "teleportingin"))
           finish_start(it->second, started_reply(it->second.name));
       },
       [=](vm_timeout_atom, const std::string& uuid) {
