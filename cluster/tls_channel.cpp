@@ -1,6 +1,7 @@
 // TLS channel and self-signed identity on BoringSSL.
 #include "cluster/tls_channel.hpp"
 
+#include <cerrno>
 #include <cstring>
 
 #include <openssl/ec_key.h>
@@ -18,12 +19,21 @@ namespace tb::cluster {
 namespace {
 
 caf::error tls_error(const std::string& what) {
-  char buf[256] = {};
-  ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+  // BoringSSL queues nothing when the socket itself failed (a peer that
+  // vanished); then errno says what happened, if anything.
+  int saved_errno = errno;
+  std::string detail;
+  if (auto code = ERR_get_error()) {
+    char buf[256] = {};
+    ERR_error_string_n(code, buf, sizeof(buf));
+    detail = buf;
+  } else if (saved_errno != 0) {
+    detail = std::strerror(saved_errno);
+  }
   ERR_clear_error();
   return caf::make_error(
       teleport_errc::io_error,
-      "TLS: " + what + (buf[0] ? std::string{": "} + buf : std::string{}));
+      "TLS: " + what + (detail.empty() ? std::string{} : ": " + detail));
 }
 
 EVP_PKEY* make_key() {
@@ -127,6 +137,7 @@ tls_channel::accept(int fd, std::shared_ptr<tls_identity> id) {
     return tls_error("cannot set up the server session");
   }
   tls_channel ch{fd, ssl, std::move(id)};
+  errno = 0;
   if (SSL_accept(ssl) != 1)
     return tls_error("server handshake failed");
   return ch;
@@ -146,6 +157,7 @@ caf::expected<tls_channel> tls_channel::connect(int fd) {
     return tls_error("cannot set up the client session");
   }
   tls_channel ch{fd, ssl, nullptr};
+  errno = 0;
   if (SSL_connect(ssl) != 1)
     return tls_error("client handshake failed");
   return ch;
@@ -153,6 +165,7 @@ caf::expected<tls_channel> tls_channel::connect(int fd) {
 
 caf::error tls_channel::write_all(std::span<const uint8_t> data) {
   while (!data.empty()) {
+    errno = 0;
     int n = SSL_write(ssl_, data.data(),
                       static_cast<int>(std::min<size_t>(data.size(), 1 << 20)));
     if (n <= 0)
@@ -175,6 +188,7 @@ caf::expected<size_t> tls_channel::read_some(std::span<uint8_t> buf) {
     pending_.erase(0, n);
     return n;
   }
+  errno = 0;
   int n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
   if (n > 0)
     return static_cast<size_t>(n);

@@ -119,12 +119,8 @@ host::cli_reply teleport_source(const teleport_source_context& ctx,
     ch->abort();
     vm->reset(); // Ends the lease: the VM runs on as before.
     auto why = error_text(stats.error());
-    // BoringSSL has nothing to add when the peer just went away.
     if (why.rfind("TLS: ", 0) == 0)
-      why = "the connection to the target was lost"
-            + (why.find("error:00000000") != std::string::npos
-                   ? std::string{}
-                   : " (" + why + ")");
+      why = "the connection to the target was lost (" + why + ")";
     ctx.log("Teleport failed, the VM keeps running here: " + why);
     return failed(progress, "Teleportation failed: " + why);
   }
