@@ -149,15 +149,11 @@ public:
   // every vCPU is paused.
 
   /// Every device's state and the VM-wide state (interrupt controllers,
-  /// PIT, clock), name-keyed. Disks must be idle (wait_disks_idle).
+  /// PIT, clock), name-keyed. Disks must be quiet (quiesce_disks).
   caf::expected<std::vector<named_state>> save_devices();
   /// Restores what save_devices() produced on an identical machine; a
   /// device missing on either side fails naming it.
   caf::error load_devices(const std::vector<named_state>& blobs);
-  /// Waits until no disk request is in flight (vCPUs paused, so the guest
-  /// queues none behind); call off the machine actor's thread, the
-  /// completions need a worker. Fails naming the disk still busy.
-  caf::error wait_disks_idle(std::chrono::milliseconds limit);
   /// RAM ranges and VRAM. Any thread; valid while the machine lives.
   std::vector<state_region> state_regions() const;
   /// Starts or stops dirty logging on every region of state_regions(). Any

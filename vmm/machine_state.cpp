@@ -135,14 +135,6 @@ caf::expected<vcpu_state> decode_vcpu_state(std::span<const uint8_t> bytes) {
   return st;
 }
 
-caf::error machine::wait_disks_idle(std::chrono::milliseconds limit) {
-  for (size_t i = 0; i < devices_->disks.size(); ++i)
-    if (!wait_idle(*devices_->disks[i].device, limit))
-      return bad_state("disk " + spec_.disks[i].path
-                       + " still has requests in flight");
-  return caf::none;
-}
-
 caf::expected<std::vector<named_state>> machine::save_devices() {
   auto& d = *devices_;
   std::vector<named_state> out;
