@@ -9,6 +9,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/error_text.hpp"
+#include "background_priority.hpp"
 #include "cluster/teleport_engine.hpp"
 #include "cluster/teleport_net.hpp"
 #include "cluster/teleport_request.hpp"
@@ -110,11 +111,13 @@ host::cli_reply teleport_source(const teleport_source_context& ctx,
   opts.password = tr->password;
   opts.max_downtime = tr->max_downtime;
   progress.to(0);
-  auto stats =
-      cluster::teleport_out(*ch, **vm, opts, [&](int pct, const char* phase) {
-        progress.to(pct);
-        ctx.log("Teleport: " + std::to_string(pct) + "% (" + phase + ")");
-      });
+  auto stats = run_in_background([&] {
+    return cluster::teleport_out(
+        *ch, **vm, opts, [&](int pct, const char* phase) {
+          progress.to(pct);
+          ctx.log("Teleport: " + std::to_string(pct) + "% (" + phase + ")");
+        });
+  });
   if (!stats) {
     ch->abort();
     vm->reset(); // Ends the lease: the VM runs on as before.

@@ -13,6 +13,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/error_text.hpp"
+#include "background_priority.hpp"
 #include "cluster/teleport_engine.hpp"
 #include "cluster/teleport_net.hpp"
 #include "cluster/teleport_wire.hpp"
@@ -68,7 +69,9 @@ caf::error take_one(const teleport_target_context& ctx, int fd,
     return vm.error();
   auto t0 = std::chrono::steady_clock::now();
   auto cpu0 = thread_cpu_ms();
-  auto err = cluster::teleport_in(*ch, **vm, ctx.teleporter.password_hash);
+  auto err = run_in_background([&] {
+    return cluster::teleport_in(*ch, **vm, ctx.teleporter.password_hash);
+  });
   if (err)
     ch->abort();
   char buf[96];
