@@ -27,6 +27,8 @@ caf::error tls_error(const std::string& what) {
     char buf[256] = {};
     ERR_error_string_n(code, buf, sizeof(buf));
     detail = buf;
+  } else if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK) {
+    detail = "timed out"; // SO_SNDTIMEO/SO_RCVTIMEO ran out.
   } else if (saved_errno != 0) {
     detail = std::strerror(saved_errno);
   }

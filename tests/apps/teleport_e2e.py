@@ -190,14 +190,25 @@ def main():
             raise SystemExit(1)
         print("  " + p.stdout.strip())
         check("100%" in p.stderr, "VBoxManage's progress line on stderr")
+        # "teleported" while its host service runs; "poweroff" once the
+        # service has exited (the state is not kept in the settings).
+        ended = ("teleported", "poweroff")
         end = time.monotonic() + 30
-        while time.monotonic() < end and src.vm_state("t") != "poweroff":
+        while time.monotonic() < end and src.vm_state("t") not in ended:
             time.sleep(0.2)
-        check(src.vm_state("t") == "poweroff",
+        check(src.vm_state("t") in ended,
               "the source VM process ended (state %s)" % src.vm_state("t"))
         check(d_tail.still_ticking(2.0), "the target's guest ticks on")
         check(tgt.proc.poll() is None, "the target process runs")
         check(disk_locked(disk), "the target holds the shared disk's lock")
+        # The dirtier checks every page's counter at its next visit; one
+        # full cycle (DIRTY_MIB at 16 MiB/s) after the switch-over every
+        # page the teleport carried has been checked on the target.
+        time.sleep(DIRTY_MIB / 16 + 1)
+        bad = [t for _, t in s_tail.lines + d_tail.lines if "DIRTY-BAD" in t]
+        check(not bad and d_tail.still_ticking(2.0),
+              "guest memory intact: the dirtier's page check passed on the "
+              "target for a full cycle (%s)" % (bad[:1] or "no DIRTY-BAD"))
         ticks = merged_ticks(s_tail, d_tail)
         gaps = seq_gaps([t for t in ticks if t[1] >= 0])
         check(before > 0 and not gaps and len(d_tail.ticks()) > 0,

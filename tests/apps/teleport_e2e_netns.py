@@ -105,9 +105,10 @@ def main():
         check(p.returncode == 0, "teleport %s -> %s (%s%s)" % (
             ADDR[0], ADDR[1], p.stdout.strip(), p.stderr.strip()[-200:]))
         end = time.monotonic() + 30
-        while time.monotonic() < end and src.vm_state("t") != "poweroff":
+        ended = ("teleported", "poweroff")  # service running / exited
+        while time.monotonic() < end and src.vm_state("t") not in ended:
             time.sleep(0.2)
-        check(src.vm_state("t") == "poweroff", "the source ended")
+        check(src.vm_state("t") in ended, "the source ended")
         check(d_tail.still_ticking(2.0), "the guest ticks on in " + NS[1])
         ticks = merged_ticks(s_tail, d_tail)
         gaps = seq_gaps(ticks)

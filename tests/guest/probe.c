@@ -243,7 +243,7 @@ static int power_button_pressed(void) {
 
 struct dirtier {
   volatile uint32_t* buf;
-  uint32_t pages, pos, ctr, per_tick;
+  uint32_t pages, pos, ctr, per_tick, bad;
 };
 
 static void dirtier_init(struct dirtier* d, const struct options* o,
@@ -257,6 +257,7 @@ static void dirtier_init(struct dirtier* d, const struct options* o,
   d->pos = 0;
   d->ctr = 1;
   d->per_tick = 0;
+  d->bad = 0;
   if (!d->pages)
     return;
   for (uint32_t i = 0; i < d->pages; i++)
@@ -273,8 +274,22 @@ static void dirtier_init(struct dirtier* d, const struct options* o,
   putc_('\n');
 }
 
+/* Each page's first word holds the counter value of its last write, which
+ * was exactly `pages` writes ago: a page a teleport (or anything else)
+ * lost or garbled shows up at the next visit, reported once. */
 static void dirtier_tick(struct dirtier* d) {
   for (uint32_t i = 0; i < d->per_tick; i++) {
+    uint32_t want = d->ctr - d->pages, got = d->buf[d->pos * 1024u];
+    if (got != want && !d->bad) {
+      d->bad = 1;
+      puts_("DIRTY-BAD page=");
+      putu(d->pos);
+      puts_(" got=");
+      putu(got);
+      puts_(" want=");
+      putu(want);
+      putc_('\n');
+    }
     d->buf[d->pos * 1024u] = d->ctr++;
     if (++d->pos == d->pages)
       d->pos = 0;
