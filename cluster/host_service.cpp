@@ -210,7 +210,13 @@ caf::result<host::cli_reply> control_vm(host_ptr self, host::cli_request& req) {
     return failure("Could not find a registered machine named '" + req.argv[1]
                    + "'");
   auto it = self->state.vms.find(m->uuid());
-  if (it == self->state.vms.end() || !it->second.control)
+  // A VM process that teleported away or powered off may take a moment to
+  // exit; its control actor is gone already, and a request to it would
+  // wait for the whole timeout.
+  auto state = self->state.reg->state(m->uuid()).state;
+  bool ended =
+      state == "teleported" || state == "poweroff" || state == "aborted";
+  if (it == self->state.vms.end() || !it->second.control || ended)
     return failure("Machine '" + m->name() + "' is not currently running");
   auto rp = self->make_response_promise<host::cli_reply>();
   self->request(it->second.control, std::chrono::seconds(120),
