@@ -8,29 +8,13 @@ the ticker's sequence unbroken.
 Usage: teleport_daemon_e2e.py <bin folder> <probe-guest.elf>. 0 = pass."""
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from teleport_e2e_lib import TK, Host  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
+from teleport_e2e_lib import TK, Host, free_port, wait_for  # noqa: E402
 
 
 def ticks(path):

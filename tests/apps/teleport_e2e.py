@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from teleport_e2e_lib import (CutRelay, Host, SerialTail, Target,  # noqa
-                              merged_ticks, seq_gaps)
+                              free_port, merged_ticks, seq_gaps)
 
 FAILED = []
 MEMORY = 128
@@ -47,13 +47,6 @@ def check(cond, what):
 def fatal(msg):
     print("FAIL: " + msg, flush=True)
     raise SystemExit(1)
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def disk_locked(path):

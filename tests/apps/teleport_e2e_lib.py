@@ -124,6 +124,23 @@ class SerialTail(threading.Thread):
         return False
 
 
+def free_port():
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout, poll=0.2):
+    """True once pred() holds, False after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(poll)
+    return False
+
+
 def merged_ticks(src, dst):
     """(t, seq, gap_us) of every TK line, the source's then the target's;
     a line the switch-over split ("TK 12" on the source, "3 ..." on the

@@ -10,7 +10,6 @@ Usage: teleport_e2e_rdp.py <bin folder> <probe-guest.elf>. Exit 0 = pass."""
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,24 +18,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "display"))
-from teleport_e2e_lib import Host, SerialTail, Target  # noqa: E402
+from teleport_e2e_lib import (Host, SerialTail, Target,  # noqa: E402
+                               free_port, wait_for)
 from vm_rdp_e2e import bright_pixels, read_ppm  # noqa: E402
 from x_session import start_xvfb, stop_process  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def log_has(path, needle):
