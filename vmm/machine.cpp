@@ -63,10 +63,10 @@ caf::error machine::load_kernel() {
 mp_table_spec machine::mp_spec() const {
   mp_table_spec mp;
   mp.cpus = spec_.cpus;
-  // Disk i sits in PCI slot 2 + i with INTA# on GSI 10 or 11
-  // (machine_storage.cpp); the display raises no interrupt.
-  for (size_t i = 0; i < spec_.disks.size(); ++i)
-    mp.pci.push_back({uint8_t(2 + i), 1, uint8_t(10 + i % 2)});
+  // Each disk's INTA# as machine_storage.cpp wired it; the display raises
+  // no interrupt.
+  for (auto& disk : devices_->disks)
+    mp.pci.push_back({disk.slot, 1, disk.gsi});
   return mp;
 }
 

@@ -99,6 +99,7 @@ struct machine_devices {
     std::unique_ptr<medium_block_backend> backend;
     std::unique_ptr<devices::virtio_blk> device;
     uint64_t bar = 0;
+    uint8_t slot = 0, gsi = 0; ///< PCI device number, INTA#'s IOAPIC pin.
     std::shared_ptr<std::mutex> lock;
     /// The fast path (machine_storage.cpp), when the engine has eventfds:
     /// INTx through an irqfd (then `irq` stays unused) and the queue

@@ -126,7 +126,9 @@ caf::error machine::add_disk(const disk_spec& ds) {
   if (!medium)
     return medium.error();
   auto& disk = d.disks.emplace_back();
-  auto gsi = static_cast<uint32_t>(10 + (i % 2));
+  disk.slot = static_cast<uint8_t>(first_disk_slot + i);
+  disk.gsi = static_cast<uint8_t>(10 + (i % 2));
+  uint32_t gsi = disk.gsi;
   disk.irq = std::make_unique<engine_irq_line>(*vm_, gsi);
   disk.backend = std::make_unique<medium_block_backend>(
       *hooks_.sys, *medium, info->logical_size, ds.read_only);
@@ -153,10 +155,8 @@ caf::error machine::add_disk(const disk_spec& ds) {
   disk.device->set_bar_address(disk.bar);
   // As firmware would: the interrupt line register names the GSI (the MP
   // table says the same), for guests that read it instead of routing.
-  uint8_t line_reg = static_cast<uint8_t>(gsi);
-  disk.device->config_write(0x3c, std::span<const uint8_t>{&line_reg, 1});
-  if (!d.pci->attach(static_cast<uint8_t>(first_disk_slot + i), 0,
-                     *disk.device))
+  disk.device->config_write(0x3c, std::span<const uint8_t>{&disk.gsi, 1});
+  if (!d.pci->attach(disk.slot, 0, *disk.device))
     return make_vmm_error(vmm_errc::bad_config,
                           "no free PCI slot for disk " + ds.path);
   if (fast) {
