@@ -174,7 +174,7 @@ static void pattern(uint8_t* p, uint32_t s) {
  * (reported). */
 static struct pci_dev disk_dev;
 
-static uint64_t disk_open(void) {
+uint64_t disk_open(void) {
   struct pci_dev d;
   if (!pci_find(0x1af4, 0x1042, &d)) {
     fail("no virtio-blk 1af4:1042");
@@ -239,6 +239,38 @@ void disk_run(uint32_t sectors) {
   puts_("DISK-OK ");
   putu(sectors);
   putc_('\n');
+}
+
+/* ---- the queue for diskw.c: chains at fixed descriptors, polled ------ */
+
+void vq_add(uint16_t head, const void* hdr, void* buf, uint32_t len,
+            int device_writes, volatile uint8_t* st) {
+  uint16_t n = (uint16_t)(head + 1);
+  descs[head] = (struct desc){(uint32_t)hdr, 16, 1, n};
+  if (len) {
+    descs[n] = (struct desc){(uint32_t)buf, len,
+                             (uint16_t)(1 | (device_writes ? 2 : 0)),
+                             (uint16_t)(n + 1)};
+    n++;
+  }
+  descs[n] = (struct desc){(uint32_t)st, 1, 2, 0};
+  avail.ring[avail.idx % QSIZE] = head;
+  barrier();
+  avail.idx++;
+}
+
+void vq_kick(void) {
+  barrier();
+  *notify = 0;
+}
+
+int vq_take(uint32_t* id) {
+  if (*(volatile uint16_t*)&used.idx == last_used)
+    return 0;
+  barrier();
+  *id = used.ring[last_used % QSIZE].id;
+  last_used++;
+  return 1;
 }
 
 /* ---- telebox.diskbench: sequential throughput ---------------------------

@@ -103,7 +103,8 @@ static uint32_t atou(const char** s) {
 
 struct options {
   uint32_t tick_ms, dirty_mib, dirty_rate, poweroff, anim, disk, tsc_khz,
-      iobench, bench_mib, bench_kib, bench_depth, bench_irq;
+      iobench, bench_mib, bench_kib, bench_depth, bench_irq, diskw_sectors,
+      diskw_per_tick, diskw_depth;
 };
 
 static void parse_cmdline(const char* s, struct options* o) {
@@ -142,6 +143,17 @@ static void parse_cmdline(const char* s, struct options* o) {
             s++;
             o->bench_irq = atou(&s);
           }
+        }
+      }
+    } else if (starts(s, "telebox.diskwriter=")) {
+      s += 19;
+      o->diskw_sectors = atou(&s);
+      if (*s == ':') {
+        s++;
+        o->diskw_per_tick = atou(&s);
+        if (*s == ':') {
+          s++;
+          o->diskw_depth = atou(&s);
         }
       }
     } else if (starts(s, "tsc_khz=")) {
@@ -363,12 +375,17 @@ void user_main(void) {
 
   struct dirtier d;
   dirtier_init(&d, &o, mbi);
+  if (o.diskw_sectors)
+    diskw_init(o.diskw_sectors, o.diskw_per_tick, o.diskw_depth);
   puts_("TELEBOX-WORKLOAD-STARTED\n");
 
   uint64_t start = rdtsc(), now = start;
   uint64_t period = o.tick_ms ? (uint64_t)tsc_khz * o.tick_ms : 0;
   uint64_t next_tick = start + period, prev = start;
   uint64_t next_poll = start, next_power = start, next_anim = start;
+  /* The disk writer's budget grows per tick: the ticker's, else 10 ms. */
+  uint64_t wperiod = period ? period : (uint64_t)tsc_khz * 10,
+           next_wtick = start;
   uint32_t khz_per_us = tsc_khz / 1000u, seq = 0, frame = 0,
            kbd_seen = irq_counts[1];
   if (!khz_per_us)
@@ -401,6 +418,15 @@ void user_main(void) {
       }
       next_power = now + (uint64_t)tsc_khz * 100;
     }
+    if (o.diskw_sectors) {
+      if ((int64_t)(now - next_wtick) >= 0) {
+        diskw_tick();
+        next_wtick += wperiod;
+        if ((int64_t)(now - next_wtick) > 0)
+          next_wtick = now + wperiod;
+      }
+      diskw_poll(); /* completions in, new writes out; never waits */
+    }
     if (have_display && o.anim && (int64_t)(now - next_anim) >= 0) {
       display_anim_frame(frame++);
       next_anim = now + (uint64_t)tsc_khz * 40;
@@ -409,6 +435,8 @@ void user_main(void) {
     uint64_t soonest = next_poll;
     if (period && (int64_t)(next_tick - soonest) < 0)
       soonest = next_tick;
+    if (o.diskw_sectors && (int64_t)(next_wtick - soonest) < 0)
+      soonest = next_wtick;
     if (timer_ok
         && (int64_t)(soonest - rdtsc()) > (int64_t)((uint64_t)tsc_khz * 2))
       sleep_irq();

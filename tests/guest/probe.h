@@ -85,6 +85,21 @@ void display_anim_frame(uint32_t frame);
 void disk_run(uint32_t sectors);
 void disk_bench(uint32_t mib, uint32_t req_kib, uint32_t depth,
                 uint32_t mem_kib, uint32_t use_irq);
+/* Finds and (re)initialises the virtio-blk device: capacity in sectors, 0
+ * on failure (DISK-FAIL printed). */
+uint64_t disk_open(void);
+/* Queues the chain header (16 bytes) [+ buf] + status byte at descriptors
+ * head.. (no notify); `device_writes`: buf is written by the device. */
+void vq_add(uint16_t head, const void* hdr, void* buf, uint32_t len,
+            int device_writes, volatile uint8_t* status);
+void vq_kick(void);
+/* Takes the next used element: 1 and its head in *id, or 0 if none. */
+int vq_take(uint32_t* id);
+
+/* diskw.c: telebox.diskwriter */
+void diskw_init(uint32_t sectors, uint32_t per_tick, uint32_t depth);
+void diskw_tick(void);
+void diskw_poll(void);
 
 /* keyboard.c */
 void keyboard_init(void);

@@ -6,6 +6,9 @@
   qemu-boot-test.py ELF devices   : -M pc with VGA and a virtio-blk disk,
                                     telebox.disk=1; expects DISPLAY-OK and
                                     DISK-OK 16, the disk pattern in the image,
+                                    the disk writer (telebox.diskwriter=16:2:2)
+                                    acknowledging writes, each ring slot
+                                    holding its last acknowledged record,
                                     KEY lines for keys sent with the monitor's
                                     sendkey, then POWER-BUTTON and a poweroff
                                     after the monitor's system_powerdown
@@ -29,6 +32,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import diskw_check  # noqa: E402
+
 DEADLINE = 90  # seconds; SeaBIOS alone takes ~12 s on a PVM host
 
 
@@ -43,9 +49,14 @@ def accel_args():
         return ['-accel', 'tcg', '-cpu', 'max']
 
 
-def wait_for(path, text, proc, deadline):
+def wait_for(path, text, proc, deadline, only=None):
+    """Waits for `text` in the serial log (with `only`, in its lines that
+    start with `only`, each ending with a newline)."""
     while time.time() < deadline:
         data = open(path, errors='replace').read() if os.path.exists(path) else ''
+        if only is not None:
+            data = ''.join(l + '\n' for l in data.split('\n')[:-1]
+                           if l.startswith(only))
         if text in data:
             return data
         if proc.poll() is not None:
@@ -78,6 +89,25 @@ def check_workload(out):
         sys.exit(f'FAIL: TK guest_us does not increase: {ticks}')
 
 
+def check_writer(lines, image):
+    setup = diskw_check.setup(lines)
+    if not setup or setup[0] != 16 or setup[3] != 2:
+        sys.exit(f'FAIL: no DISKW-RUNNING sectors=16 ... depth=2: {setup}')
+    sectors, base, _, depth, _ = setup
+    bad = diskw_check.failures(lines)
+    seqs = [s for s, _ in diskw_check.acks(lines)]
+    bad += diskw_check.ack_problems(seqs, depth)
+    if not diskw_check.flushed(lines):
+        bad.append('no DISKW-FLUSHED line')
+    problems, checked = diskw_check.image_problems(image, sectors, base, seqs,
+                                                   depth)
+    bad += problems
+    if bad or checked != sectors:
+        sys.exit(f'FAIL: disk writer: {bad[:5]} ({checked} slots intact)')
+    print(f'ok: disk writer: {len(seqs)} writes acknowledged, all {checked} '
+          f'ring slots hold their last one')
+
+
 def main():
     elf, mode = sys.argv[1], sys.argv[2]
     tmp = tempfile.mkdtemp(prefix='probe-guest-')
@@ -94,7 +124,7 @@ def main():
             f.truncate(1 << 20)
         args += ['-device', 'VGA', '-drive', f'file={disk},if=none,id=d0,format=raw',
                  '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on,serial=probe',
-                 '-append', 'telebox.disk=1']
+                 '-append', 'telebox.disk=1 telebox.diskwriter=16:2:2']
     elif mode == 'workload':
         args += ['-append', 'telebox.ticker=50 telebox.dirty=8:16 telebox.iobench=100']
     else:
@@ -107,10 +137,12 @@ def main():
             wait_for(serial, 'DISPLAY-OK', proc, deadline)
             wait_for(serial, 'DISK-OK 16', proc, deadline)
             wait_for(serial, 'TELEBOX-WORKLOAD-STARTED', proc, deadline)
+            wait_for(serial, 'DISKW-ACK 40 ', proc, deadline)
             # 'a', shift-'b', Enter: ASCII, shifted ASCII, a control code.
             for key in ('a', 'shift-b', 'ret'):
                 monitor(mon, f'sendkey {key}')
-            wait_for(serial, 'KEY a\nKEY B\nKEY 0x0a\n', proc, deadline)
+            wait_for(serial, 'KEY a\nKEY B\nKEY 0x0a\n', proc, deadline,
+                     only='KEY ')
             monitor(mon, 'system_powerdown')
             wait_for(serial, 'POWER-BUTTON', proc, deadline)
         if mode == 'workload':
@@ -130,8 +162,11 @@ def main():
     if mode == 'devices':
         with open(disk, 'rb') as f:
             head = f.read(16)
+            f.seek(0)
+            image = f.read()
         if head != b'TBDISK 00000000\n':
             sys.exit(f'FAIL: disk sector 0 starts with {head!r}')
+        check_writer(open(serial, errors='replace').read().split('\n'), image)
     print(open(serial, errors='replace').read(), end='')
     print(f'ok: {mode} ({" ".join(accel_args()[:2])})')
 
