@@ -34,7 +34,14 @@ struct req_hdr {
 
 static struct desc descs[QSIZE] __attribute__((aligned(16)));
 static struct avail avail __attribute__((aligned(2)));
-static struct used used __attribute__((aligned(4)));
+/* The used ring on a page of its own, as Linux lays out a vring: only the
+ * device writes that page, so a VMM that copies guest memory by the vCPUs'
+ * dirty log alone (a teleport) misses the device's updates. */
+static union {
+  struct used ring;
+  uint8_t page[4096];
+} used_page __attribute__((aligned(4096)));
+#define used (used_page.ring)
 static struct req_hdr hdr;
 static volatile uint8_t status;
 static uint8_t wbuf[MAX_SECTORS * 512], rbuf[MAX_SECTORS * 512];

@@ -5,18 +5,19 @@
  *
  * Write n (n = 1, 2, ...) goes to sector RING_BASE + n % sectors and holds
  * a self-describing record (see record()), so a lost, torn or stale sector
- * shows in the image. The guest prints DISKW-ACK <n> <in flight> once the
- * device completed write n with status 0, and after every FLUSH_EVERY
- * completed writes queues a FLUSH and prints DISKW-FLUSHED <m> when it
- * completed, m being the highest sequence number up to which every write
- * had completed when the flush was queued. A device error, a used element
- * naming no request, or a request not completed within TIMEOUT_MS prints
- * DISKW-FAIL <why> and stops the writer. */
+ * shows in the image. Once the device completed write n (n to m: a run of
+ * consecutive ones seen in one poll) with status 0 the guest prints
+ * DISKW-ACK <n>[-<m>] <in flight>. After every <flush> completed writes
+ * (default FLUSH_EVERY) it queues a FLUSH and prints DISKW-FLUSHED <m> when
+ * that completed, m being the highest sequence number up to which every
+ * write had completed when the flush was queued. A device error, a used
+ * element naming no request, or a request not completed within TIMEOUT_MS
+ * prints DISKW-FAIL <why> and stops the writer. */
 #include "probe.h"
 
 #define MAX_DEPTH 4
-#define RING_BASE 64 /* after telebox.disk's sectors 0..63 */
-#define FLUSH_EVERY 16
+#define RING_BASE 64   /* after telebox.disk's sectors 0..63 */
+#define FLUSH_EVERY 16 /* default */
 #define TIMEOUT_MS 10000
 enum { T_OUT = 1, T_FLUSH = 4 };
 
@@ -40,20 +41,39 @@ static struct {
   uint32_t next_seq;   /* the next write's sequence number */
   uint32_t done_upto;  /* every write <= this has completed */
   uint32_t done_above; /* bit i: write done_upto + 1 + i completed */
-  uint32_t in_flight, since_flush, flush_due;
+  uint32_t in_flight, since_flush, flush_due, flush_every;
 } w;
 
-static void put_num_line(const char* tag, uint32_t a, int with_b, uint32_t b) {
-  puts_(tag);
-  putu(a);
-  if (with_b) {
-    putc_(' ');
-    putu(b);
+/* Completed writes not yet printed: one run of consecutive sequence
+ * numbers, printed as one line (serial output is what costs most). */
+static uint32_t run_first, run_last;
+
+static void print_run(void) {
+  if (!run_first)
+    return;
+  puts_("DISKW-ACK ");
+  putu(run_first);
+  if (run_last != run_first) {
+    putc_('-');
+    putu(run_last);
   }
+  putc_(' ');
+  putu(w.in_flight);
   putc_('\n');
+  run_first = 0;
+}
+
+static void ack(uint32_t seq) {
+  if (run_first && seq == run_last + 1) {
+    run_last = seq;
+    return;
+  }
+  print_run();
+  run_first = run_last = seq;
 }
 
 static void fail(const char* why, uint32_t seq) {
+  print_run();
   puts_("DISKW-FAIL ");
   puts_(why);
   puts_(" seq=");
@@ -91,13 +111,15 @@ static void record(uint8_t* p, uint32_t seq, uint32_t ring_slot) {
   p[31] = '\n';
 }
 
-void diskw_init(uint32_t sectors, uint32_t per_tick, uint32_t depth) {
+void diskw_init(uint32_t sectors, uint32_t per_tick, uint32_t depth,
+                uint32_t flush_every) {
   if (!depth)
     depth = 2;
   if (depth > MAX_DEPTH)
     depth = MAX_DEPTH;
   if (!per_tick)
     per_tick = 1;
+  w.flush_every = flush_every ? flush_every : FLUSH_EVERY;
   uint64_t capacity = disk_open();
   if (!capacity) {
     fail("no disk", 0);
@@ -125,7 +147,7 @@ void diskw_init(uint32_t sectors, uint32_t per_tick, uint32_t depth) {
   puts_(" depth=");
   putu(depth);
   puts_(" flush_every=");
-  putu(FLUSH_EVERY);
+  putu(w.flush_every);
   putc_('\n');
 }
 
@@ -183,12 +205,15 @@ static void complete(uint32_t id) {
     return;
   }
   if (s->flush) {
-    put_num_line("DISKW-FLUSHED ", s->seq, 0, 0);
+    print_run();
+    puts_("DISKW-FLUSHED ");
+    putu(s->seq);
+    putc_('\n');
     return;
   }
   mark_done(s->seq);
-  put_num_line("DISKW-ACK ", s->seq, 1, w.in_flight);
-  if (++w.since_flush >= FLUSH_EVERY) {
+  ack(s->seq);
+  if (++w.since_flush >= w.flush_every) {
     w.since_flush = 0;
     w.flush_due = 1;
   }
@@ -200,6 +225,7 @@ void diskw_poll(void) {
   uint32_t id;
   while (!w.dead && vq_take(&id))
     complete(id);
+  print_run();
   if (w.dead)
     return;
   uint64_t now = rdtsc(), limit = tsc_per_ms() * TIMEOUT_MS;

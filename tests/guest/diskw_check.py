@@ -12,7 +12,7 @@ import re
 SECTOR = 512
 RUNNING = re.compile(r"DISKW-RUNNING sectors=(\d+) base=(\d+) per_tick=(\d+) "
                      r"depth=(\d+) flush_every=(\d+)$")
-ACK = re.compile(r"DISKW-ACK (\d+) (\d+)$")
+ACK = re.compile(r"DISKW-ACK (\d+)(?:-(\d+))? (\d+)$")
 FLUSHED = re.compile(r"DISKW-FLUSHED (\d+)$")
 
 
@@ -41,9 +41,16 @@ def setup(lines):
 
 
 def acks(lines):
-    """[(seq, in flight after it)] of every DISKW-ACK line, in order."""
-    return [(int(m.group(1)), int(m.group(2))) for l in lines
-            for m in [ACK.match(l)] if m]
+    """[(seq, in flight after its line)] of every write a DISKW-ACK line
+    names ("DISKW-ACK 7-9 1": 7, 8 and 9), in order."""
+    out = []
+    for l in lines:
+        m = ACK.match(l)
+        if m:
+            first = int(m.group(1))
+            last = int(m.group(2)) if m.group(2) else first
+            out += [(s, int(m.group(3))) for s in range(first, last + 1)]
+    return out
 
 
 def flushed(lines):

@@ -97,7 +97,8 @@ void vq_kick(void);
 int vq_take(uint32_t* id);
 
 /* diskw.c: telebox.diskwriter */
-void diskw_init(uint32_t sectors, uint32_t per_tick, uint32_t depth);
+void diskw_init(uint32_t sectors, uint32_t per_tick, uint32_t depth,
+                uint32_t flush_every);
 void diskw_tick(void);
 void diskw_poll(void);
 

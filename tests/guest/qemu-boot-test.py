@@ -66,6 +66,16 @@ def wait_for(path, text, proc, deadline, only=None):
     sys.exit(f'FAIL: no "{text}" on serial; output so far:\n{data}')
 
 
+def wait_acks(path, count, proc, deadline):
+    """Waits until the disk writer acknowledged `count` writes."""
+    while time.time() < deadline and proc.poll() is None:
+        lines = open(path, errors='replace').read().split('\n')
+        if len(diskw_check.acks(lines)) >= count:
+            return
+        time.sleep(0.2)
+    sys.exit(f'FAIL: the disk writer did not acknowledge {count} writes')
+
+
 def monitor(sock_path, command):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(sock_path)
@@ -137,7 +147,7 @@ def main():
             wait_for(serial, 'DISPLAY-OK', proc, deadline)
             wait_for(serial, 'DISK-OK 16', proc, deadline)
             wait_for(serial, 'TELEBOX-WORKLOAD-STARTED', proc, deadline)
-            wait_for(serial, 'DISKW-ACK 40 ', proc, deadline)
+            wait_acks(serial, 40, proc, deadline)
             # 'a', shift-'b', Enter: ASCII, shifted ASCII, a control code.
             for key in ('a', 'shift-b', 'ret'):
                 monitor(mon, f'sendkey {key}')
