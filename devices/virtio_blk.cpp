@@ -348,22 +348,53 @@ void virtio_blk::submit(pending p) {
   auto head = p.head;
   auto status = p.status;
   auto used_len = p.used_len;
+  // A read's data lands in guest memory: complete() records it for a
+  // teleport's dirty log.
+  std::vector<std::span<uint8_t>> read_data;
+  if (p.request.op == block_op::read)
+    read_data = p.request.buffers;
   backend_.submit(std::move(p.request),
-                  [this, generation, head, status, used_len](block_status r) {
-                    complete(generation, head, status, used_len, r);
+                  [this, generation, head, status, used_len,
+                   data = std::move(read_data)](block_status r) {
+                    complete(generation, head, status, used_len, r, data);
                   });
+}
+
+void virtio_blk::track_writes(bool on) {
+  std::lock_guard guard{mutex_};
+  track_writes_ = on;
+  written_.clear();
+}
+
+std::vector<std::span<const uint8_t>> virtio_blk::take_writes() {
+  std::lock_guard guard{mutex_};
+  std::vector<std::span<const uint8_t>> out;
+  out.swap(written_);
+  return out;
+}
+
+void virtio_blk::note_write(std::span<const uint8_t> bytes) {
+  if (track_writes_ && !bytes.empty())
+    written_.push_back(bytes);
 }
 
 void virtio_blk::complete(uint32_t generation, uint16_t head,
                           std::span<uint8_t> status, uint32_t used_len,
-                          block_status result) {
+                          block_status result,
+                          std::span<const std::span<uint8_t>> read_data) {
   std::lock_guard guard{mutex_};
+  // The backend wrote the data whatever happened meanwhile. (Whoever waits
+  // for idle wakes only once this lock is free, so sees every write.)
+  for (auto& d : read_data)
+    note_write(d);
   if (in_flight_ && --in_flight_ == 0)
     idle_.notify_all();
   if (generation != generation_ || !queue_ready())
     return; // reset meanwhile: the driver forgot this request
-  if (!status.empty())
+  if (!status.empty()) {
     status[0] = uint8_t(result);
+    note_write(status);
+  }
   uint16_t size = state_.queue_size;
   uint8_t elem[8];
   store_le(elem, head, 4);
@@ -371,10 +402,12 @@ void virtio_blk::complete(uint32_t generation, uint16_t head,
   uint64_t slot = state_.queue_device + 4 + 8ull * (state_.used_idx % size);
   if (!write_guest(memory_, slot, elem, 8))
     return fail_ring();
+  note_write(memory_.span(slot, 8));
   std::atomic_thread_fence(std::memory_order_release);
   ++state_.used_idx;
   if (!write_guest(memory_, state_.queue_device + 2, &state_.used_idx, 2))
     return fail_ring();
+  note_write(memory_.span(state_.queue_device + 2, 2));
   uint16_t avail_flags = 0;
   read_guest(memory_, state_.queue_driver, &avail_flags, 2);
   if (!(avail_flags & 1)) { // VIRTQ_AVAIL_F_NO_INTERRUPT

@@ -94,6 +94,13 @@ public:
   /// requests the guest queued but the saved device had not yet seen, as a
   /// notify would. Does nothing while the queue is not live.
   void kick();
+  /// While on, the device remembers the guest memory it writes (status
+  /// bytes, used ring, data of reads and GET_ID): a teleport's dirty log
+  /// (KVM's) sees only the vCPUs' writes. Off forgets what was recorded.
+  void track_writes(bool on);
+  /// The host ranges of guest memory written since the last call (each
+  /// recorded after the write), while track_writes is on.
+  std::vector<std::span<const uint8_t>> take_writes();
   /// Online resize: new capacity, config-change interrupt.
   void set_capacity(uint64_t sectors);
   size_t in_flight() const;
@@ -128,7 +135,9 @@ private:
   void process_queue(bool from_guest);
   void submit(pending p);
   void complete(uint32_t generation, uint16_t head, std::span<uint8_t> status,
-                uint32_t used_len, block_status result);
+                uint32_t used_len, block_status result,
+                std::span<const std::span<uint8_t>> read_data = {});
+  void note_write(std::span<const uint8_t> bytes); ///< Under mutex_.
   void update_irq();
   void fail_ring();
   void deliver_bar_events();
@@ -154,6 +163,8 @@ private:
   uint32_t generation_ = 0; ///< bumped by reset: late completions are dropped
   size_t in_flight_ = 0;
   bool irq_level_ = false;
+  bool track_writes_ = false;
+  std::vector<std::span<const uint8_t>> written_; ///< While track_writes_.
 };
 
 } // namespace tb::devices

@@ -127,6 +127,7 @@ bool virtio_blk::parse_chain(uint16_t head, pending& p) {
         std::memcpy(s.bytes.data(), serial_.data() + copied, n);
         if (n < s.bytes.size())
           s.bytes[n] = 0; // NUL-terminate a short serial
+        note_write(s.bytes.first(std::min(n + 1, s.bytes.size())));
         copied += n;
       }
       p.used_len = uint32_t(copied + 1);

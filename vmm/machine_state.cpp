@@ -246,10 +246,13 @@ caf::error machine::load_devices(const std::vector<named_state>& blobs) {
 /// The VRAM slot's dirty log has two readers (the display's damage
 /// tracking and a teleport) and KVM_GET_DIRTY_LOG clears it: whatever one
 /// reader fetches is kept for the other, so neither loses a bit.
+/// The disks' writes to guest memory (KVM logs only the vCPUs') go into
+/// `by_devices`, one bitmap per region, until fetch_dirty hands them out.
 struct machine::dirty_share {
   std::mutex mtx;
   bool teleport = false;
   std::vector<uint64_t> for_display, for_teleport;
+  std::vector<std::vector<uint64_t>> by_devices;
 };
 
 std::shared_ptr<machine::dirty_share> machine::make_dirty_share() {
@@ -263,6 +266,36 @@ void merge_into(std::vector<uint64_t>& acc, const std::vector<uint64_t>& bits) {
     acc.resize(bits.size(), 0);
   for (size_t i = 0; i < bits.size(); ++i)
     acc[i] |= bits[i];
+}
+
+/// Sets the bits of the pages of `regions` that `bytes` (host memory) lies
+/// in; `maps` has one bitmap per region.
+void mark_host_range(const std::vector<std::unique_ptr<memory_region>>& regions,
+                     std::span<const uint8_t> bytes,
+                     std::vector<std::vector<uint64_t>>& maps) {
+  maps.resize(regions.size());
+  auto at = reinterpret_cast<uintptr_t>(bytes.data());
+  for (size_t i = 0; i < regions.size(); ++i) {
+    auto& r = *regions[i];
+    auto host = reinterpret_cast<uintptr_t>(r.host);
+    if (bytes.empty() || at < host || at - host >= r.size)
+      continue;
+    auto first = (at - host) / page_size;
+    auto last = std::min<uint64_t>((at - host + bytes.size() - 1) / page_size,
+                                   r.size / page_size - 1);
+    auto& bits = maps[i];
+    bits.resize((r.size / page_size + 63) / 64, 0);
+    for (auto p = first; p <= last; ++p)
+      bits[p / 64] |= uint64_t{1} << (p % 64);
+    return;
+  }
+}
+
+bool all_paused(const std::vector<std::shared_ptr<vcpu_core>>& vcpus) {
+  for (auto& c : vcpus)
+    if (c->state.load() == vcpu_run_state::running)
+      return false;
+  return true;
 }
 
 } // namespace
@@ -306,9 +339,12 @@ caf::error machine::set_dirty_logging(bool on) {
       return err;
     r->flags = flags;
   }
+  for (size_t i = 0; devices_ && i < devices_->disks.size(); ++i)
+    devices_->disks[i].device->track_writes(on);
   std::lock_guard<std::mutex> guard{dirty_->mtx};
   dirty_->teleport = on;
   dirty_->for_teleport.clear();
+  dirty_->by_devices.clear();
   return caf::none;
 }
 
@@ -317,12 +353,30 @@ caf::expected<std::vector<uint64_t>> machine::fetch_dirty(size_t index) {
   if (index >= regions.size())
     return bad_state("no memory region " + std::to_string(index));
   auto& r = *regions[index];
-  if (devices_ && &r == devices_->vram) {
-    auto bits = shared_vram_dirty(true);
-    bits.resize((r.size / page_size + 63) / 64, 0);
-    return bits;
+  // Paused, this is the switch-over's last pass: every disk request ends
+  // first, so none writes guest memory after its pages were copied.
+  if (all_paused(vcpus_))
+    if (auto err = quiesce_disks(std::chrono::seconds(10)))
+      return err;
+  std::vector<uint64_t> by_devices;
+  {
+    std::lock_guard<std::mutex> guard{dirty_->mtx};
+    for (size_t i = 0; devices_ && i < devices_->disks.size(); ++i)
+      for (auto& w : devices_->disks[i].device->take_writes())
+        mark_host_range(regions, w, dirty_->by_devices);
+    if (index < dirty_->by_devices.size())
+      by_devices.swap(dirty_->by_devices[index]);
   }
-  return vm_->dirty_log(r.slot, r.size);
+  caf::expected<std::vector<uint64_t>> bits{std::vector<uint64_t>{}};
+  if (devices_ && &r == devices_->vram) {
+    bits = shared_vram_dirty(true);
+    bits->resize((r.size / page_size + 63) / 64, 0);
+  } else {
+    bits = vm_->dirty_log(r.slot, r.size);
+  }
+  if (bits)
+    merge_into(*bits, by_devices);
+  return bits;
 }
 
 std::vector<uint64_t> machine::populated_pages(size_t index) const {
@@ -349,6 +403,25 @@ std::vector<uint64_t> machine::populated_pages(size_t index) const {
     at = hole;
   }
   return bits;
+}
+
+void machine::reserve_ram() {
+  if (reservation_)
+    return;
+  std::vector<std::span<uint8_t>> ranges;
+  loaded_.clear();
+  for (size_t i = 0; i < memory_->regions().size(); ++i) {
+    auto& r = *memory_->regions()[i];
+    loaded_.push_back(populated_pages(i));
+    ranges.emplace_back(r.host, r.size);
+  }
+  reservation_ = std::make_unique<ram_reservation>(std::move(ranges));
+}
+
+std::vector<uint64_t> machine::loaded_pages(size_t index) const {
+  if (index < loaded_.size())
+    return loaded_[index];
+  return populated_pages(index);
 }
 
 void machine::zero_pages(size_t index, uint64_t offset, uint64_t len) {
