@@ -8,8 +8,13 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "guest"))
+import diskw_check  # noqa: E402  (the probe guest's disk writer records)
 
 TK = re.compile(r"TK (\d+) (\d+) (\d+)")
 
@@ -141,19 +146,25 @@ def wait_for(pred, timeout, poll=0.2):
     return False
 
 
-def merged_ticks(src, dst):
-    """(t, seq, gap_us) of every TK line, the source's then the target's;
+def split_lines(src, dst):
+    """The source's and the target's serial lines as two lists of (t, text);
     a line the switch-over split ("TK 12" on the source, "3 ..." on the
-    target) is joined, stamped when it completed on the target."""
+    target) is joined and counts as the target's first, stamped when it
+    completed there."""
     s_lines, s_part = src.snapshot()
     d_lines, _ = dst.snapshot()
-    lines = list(s_lines)
+    d_lines = list(d_lines)
     if d_lines:
-        t0, first = d_lines[0]
-        lines.append((t0, s_part + first))
-        lines.extend(d_lines[1:])
+        d_lines[0] = (d_lines[0][0], s_part + d_lines[0][1])
+    return list(s_lines), d_lines
+
+
+def merged_ticks(src, dst):
+    """(t, seq, gap_us) of every TK line, the source's then the target's
+    (split_lines joins a line the switch-over split)."""
+    s_lines, d_lines = split_lines(src, dst)
     out = []
-    for t, l in lines:
+    for t, l in s_lines + d_lines:
         m = TK.match(l)
         if m:
             out.append((t, int(m.group(1)), int(m.group(3))))
@@ -278,3 +289,56 @@ class CutRelay:
         a.close()
         b.close()
         self.srv.close()
+
+
+def raw_image(path, tmpdir):
+    """The bytes of disk image `path` (any format qemu-img reads) as raw."""
+    out = os.path.join(tmpdir, os.path.basename(path) + ".raw")
+    subprocess.run(["qemu-img", "convert", "-O", "raw", path, out],
+                   check=True, capture_output=True, timeout=120)
+    with open(out, "rb") as f:
+        data = f.read()
+    os.unlink(out)
+    return data
+
+
+def disk_writer_report(s_lines, d_lines, image):
+    """Checks the probe guest's disk writer across a teleport: `s_lines`
+    and `d_lines` are the source's and target's serial lines (split_lines;
+    text only), `image` the shared disk's raw bytes after the target
+    powered off. Returns (problems, figures): no DISKW-FAIL on either side;
+    every write acknowledged exactly once over both logs and none lost
+    (diskw_check.ack_problems); the target's first ack follows the
+    source's last (within the writer's depth: completions may come out of
+    order); flushes completed on both sides; every ring slot in the image
+    holds an intact record of its highest acknowledged write or a later
+    one."""
+    problems, fig = [], {}
+    setup = diskw_check.setup(s_lines)
+    if not setup:
+        return ["no DISKW-RUNNING line on the source"], fig
+    sectors, base, _, depth, _ = setup
+    problems += diskw_check.failures(s_lines) + diskw_check.failures(d_lines)
+    src_acks, dst_acks = diskw_check.acks(s_lines), diskw_check.acks(d_lines)
+    if not src_acks or not dst_acks:
+        problems.append("acks on the source: %d, on the target: %d"
+                        % (len(src_acks), len(dst_acks)))
+        return problems, fig
+    seqs = [a for a, _ in src_acks + dst_acks]
+    problems += diskw_check.ack_problems(seqs, depth)
+    last, first = src_acks[-1], dst_acks[0]
+    if not last[0] - depth < first[0] <= last[0] + depth:
+        problems.append("the target's first ack (write %d) does not follow "
+                        "the source's last (write %d)" % (first[0], last[0]))
+    for side, lines in (("source", s_lines), ("target", d_lines)):
+        if not diskw_check.flushed(lines):
+            problems.append("no DISKW-FLUSHED on the " + side)
+    found, checked = diskw_check.image_problems(image, sectors, base, seqs,
+                                                depth)
+    problems += found
+    fig.update(sectors=sectors, depth=depth, source_acks=len(src_acks),
+               target_acks=len(dst_acks), source_last=last[0],
+               in_flight_after_last=last[1], target_first=first[0],
+               target_first_batch=[a for a, _ in dst_acks[:depth + 1]],
+               slots_intact=checked, highest=max(seqs))
+    return problems, fig
