@@ -3,9 +3,13 @@
 network namespaces with their own addresses, joined by a veth pair (made
 and removed here; needs root and `ip netns`, else the test is skipped with
 the reason). Each namespace is one telebox "host": its own home, host
-service and loopback. The target listens on its own address only
-(--teleporteraddress). Checks: the teleport succeeds, the TK sequence
-continues on the target without a gap, the source ends.
+service and loopback; both VMs use one disk image, which the guest's disk
+writer (telebox.diskwriter) writes all along. The target listens on its
+own address only (--teleporteraddress). Checks: the teleport succeeds, the
+TK sequence continues on the target without a gap, the source ends, and
+once the target wrote on and powered off the image holds every write
+acknowledged on either side, none lost or applied twice
+(teleport_e2e_lib.disk_writer_report).
 Usage: teleport_e2e_netns.py <bin folder> <probe-guest.elf>. Exit 0 = pass,
 77 = skipped."""
 import os
@@ -16,13 +20,14 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from teleport_e2e_lib import (Host, SerialTail, Target, merged_ticks,  # noqa
-                              seq_gaps)
+from teleport_e2e_lib import (Host, SerialTail, Target,  # noqa
+                              disk_writer_report, merged_ticks, raw_image,
+                              seq_gaps, split_lines, wait_for)
 
 SKIP = 77
 NS = ("tb-tp-src", "tb-tp-dst")
 ADDR = ("10.231.6.1", "10.231.6.2")
-CMDLINE = "telebox.ticker=10 telebox.dirty=32:16"
+CMDLINE = "telebox.ticker=10 telebox.dirty=32:16 telebox.diskwriter=64:2:2:8"
 
 
 def sh(*args):
@@ -83,10 +88,16 @@ def main():
     tgt = None
     try:
         port = 6006
+        disk = os.path.join(root, "shared.vdi")
+        src.run("createmedium", "disk", "--filename", disk, "--size", "16")
         src.create_vm("t", guest, 128, CMDLINE)
         dst.create_vm("t", guest, 128, CMDLINE, "--teleporter", "on",
                       "--teleporterport", str(port), "--teleporteraddress",
                       ADDR[1], "--teleporterpassword", "pw")
+        for h in (src, dst):
+            h.run("storagectl", "t", "--name", "SATA", "--add", "sata")
+            h.run("storageattach", "t", "--storagectl", "SATA", "--port",
+                  "0", "--device", "0", "--type", "hdd", "--medium", disk)
         src.run("startvm", "t", "--type", "headless")
         s_tail = SerialTail(os.path.join(src.vm_folder("t"), "Logs",
                                          "serial.log"))
@@ -115,6 +126,23 @@ def main():
         check(len(d_tail.ticks()) > 0 and not gaps,
               "the TK sequence continues without a gap (breaks %s)"
               % gaps[:5])
+        # The disk writes across the switch-over: the target writes on,
+        # powers off (SIGTERM), then the image must hold every ack.
+        wait_for(lambda: len(d_tail.ticks()) > 200, 30)
+        tgt.stop()
+        check(tgt.proc.returncode is not None, "the target powers off")
+        time.sleep(0.2)
+        s_lines, d_lines = split_lines(s_tail, d_tail)
+        problems, fig = disk_writer_report([l for _, l in s_lines],
+                                           [l for _, l in d_lines],
+                                           raw_image(disk, root))
+        check(not problems, "disk writes across the teleport: every "
+              "acknowledged write is in the image, none lost or applied "
+              "twice (%s)" % (problems[:4] or "%d writes, source's last %d, "
+                              "target's first %d" % (
+                                  fig.get("highest", 0),
+                                  fig.get("source_last", 0),
+                                  fig.get("target_first", 0))))
     finally:
         if tgt:
             tgt.stop()
