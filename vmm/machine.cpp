@@ -39,6 +39,7 @@ machine::~machine() {
   }
   // vCPU cores go first (their executors have ended), then devices, then
   // the memory they point into.
+  reservation_.reset();
   vcpus_.clear();
   devices_.reset();
 }

@@ -21,6 +21,7 @@
 #include "vmm/engine.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/io_bus.hpp"
+#include "vmm/ram_reservation.hpp"
 #include "vmm/vcpu_executor.hpp"
 
 namespace tb::devices {
@@ -164,6 +165,13 @@ public:
   /// Pages of region `index` that have memory behind them (one bit per
   /// page; the rest read as zero); empty when the host cannot tell.
   std::vector<uint64_t> populated_pages(size_t index) const;
+  /// Teleport target, while it waits: notes which pages hold data now (what
+  /// the loader wrote), then faults every region in on a background thread
+  /// (ram_reservation.hpp). Any thread; once.
+  void reserve_ram();
+  /// Pages of region `index` that held data before reserve_ram(), else
+  /// populated_pages(): what an arriving teleport may have to clear.
+  std::vector<uint64_t> loaded_pages(size_t index) const;
   /// Makes [offset, offset + len) of region `index` zero, giving the memory
   /// back to the host where it can. Only while the vCPUs are paused.
   void zero_pages(size_t index, uint64_t offset, uint64_t len);
@@ -208,6 +216,9 @@ private:
   std::shared_ptr<dirty_share> dirty_ = make_dirty_share();
   std::vector<named_state> pending_disk_state_; ///< Target: until attach.
   std::vector<size_t> released_; ///< Source: disks given to the target.
+  std::vector<std::vector<uint64_t>> loaded_; ///< See loaded_pages().
+  /// Faults RAM in; goes before memory_ (its thread writes into it).
+  std::unique_ptr<ram_reservation> reservation_;
 };
 
 } // namespace tb::vmm
