@@ -78,7 +78,9 @@ void encode_record(std::vector<uint8_t>& out, record_type type,
                    std::span<const uint8_t> payload, uint16_t flags = 0);
 
 /// Appends a ram_pages record for `count` pages at `gpa` taken from `pages`:
-/// all-zero runs become zero records, others are compressed when that pays.
+/// all-zero runs become zero records; others are zstd-compressed when that
+/// saves an eighth and either `compress` says the link is the bottleneck or
+/// the run is mostly zeros (then compressing costs less than sending).
 void encode_pages(std::vector<uint8_t>& out, uint64_t gpa,
                   std::span<const uint8_t> pages, bool compress);
 

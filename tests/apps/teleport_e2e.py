@@ -8,8 +8,8 @@ Checks, in order (the source keeps running through all but the last):
      again;
   2. a target with other memory is refused with a message naming memory;
   3. TB_TELEPORT_CUTS (default 20) teleports cut at a random byte of the
-     RAM stream, alternately by closing the connection and by kill -9 of
-     the target: every one fails, and the source still runs every time;
+     stream (below CUT_RANGE), alternately by closing the connection and
+     by kill -9 of the target: every one fails, and the source still runs every time;
      and one whose target freezes (SIGSTOP) mid-stream: the source gives up
      once a send or receive blocks for its stall timeout (15 s each; a
      send that still moves a little waits again) and runs on;
@@ -41,7 +41,13 @@ from teleport_e2e_lib import (CutRelay, Host, SerialTail, Target,  # noqa
 
 FAILED = []
 MEMORY = 128
-DIRTY_MIB = 64  # The RAM stream carries at least this much before the end.
+DIRTY_MIB = 64
+# Cuts fall in the first CUT_RANGE bytes from the source. The dirtier's
+# pages are one word each, which the source compresses (zstd) to almost
+# nothing: the whole stream is ~130 KiB, TLS handshake included. The
+# successful teleport goes through a counting relay and checks that its
+# stream was longer than this, so every cut did fall inside a stream.
+CUT_RANGE = 96 << 10
 # The disk writer: a ring of 64 sectors, 2 writes per 10 ms tick, 2
 # requests in flight at most, a flush after every 8 writes.
 CMDLINE = ("telebox.disk=1 telebox.ticker=10 telebox.dirty=%d:16 "
@@ -149,7 +155,7 @@ def main():
         survived = 0
         for i in range(cuts):
             kill = i % 2 == 1
-            at = rng.randrange(0, DIRTY_MIB << 20)
+            at = rng.randrange(0, CUT_RANGE)
             relay = CutRelay(port, at, tgt.kill if kill else None)
             waits = tgt.waits()
             p = teleport(src, relay.listen_port)
@@ -172,7 +178,7 @@ def main():
 
         # A target that stops answering: the source's stall timeout.
         frozen = tgt
-        relay = CutRelay(port, 8 << 20,
+        relay = CutRelay(port, CUT_RANGE // 2,
                          lambda: os.killpg(frozen.proc.pid, signal.SIGSTOP),
                          end=False)
         t0 = time.monotonic()
@@ -191,10 +197,14 @@ def main():
 
         # 4. The teleport that succeeds.
         before = len(s_tail.ticks())
-        p = teleport(src, port)
+        counter = CutRelay(port, 1 << 62)  # Never cuts: counts the stream.
+        p = teleport(src, counter.listen_port)
         if not check(p.returncode == 0, "the teleport succeeds (%s%s)"
                      % (p.stdout.strip(), p.stderr.strip())):
             raise SystemExit(1)
+        check(counter.forwarded > CUT_RANGE,
+              "its stream (%d bytes) is longer than every cut point (%d)"
+              % (counter.forwarded, CUT_RANGE))
         print("  " + p.stdout.strip())
         check("100%" in p.stderr, "VBoxManage's progress line on stderr")
         # "teleported" while its host service runs; "poweroff" once the
