@@ -75,6 +75,16 @@ try:
                host_gap_base_ms=round(gap(base) * 1000, 1),
                guest_gap_max_ms=round(max((x[2] for x in w), default=0) / 1000, 1),
                seq_lost=(seqs[-1] - seqs[0] + 1 - len(seqs)) if seqs else None)
+    log = os.path.join(src.vm_folder("t"), "Logs", "VBox.log")
+    if os.path.exists(log):
+        done = [l for l in open(log, errors="replace") if "Teleport: done" in l]
+        if done:
+            res["source_log"] = done[-1].split("Teleport: ", 1)[1].strip()
+    log = os.path.join(dst.vm_folder("t"), "Logs", "VBox.log")
+    if os.path.exists(log):
+        took = [l for l in open(log, errors="replace") if "teleport took" in l]
+        if took:
+            res["target_log"] = took[-1].split("Teleporter: ", 1)[1].strip()
 except Exception as e:
     res["reason"] = str(e)
 finally:

@@ -155,8 +155,8 @@ struct timeline {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
   }
-  /// "<what> <wall> ms", plus this thread's CPU time when it is far less
-  /// (the host was busy elsewhere).
+  /// "<what> <wall> ms", plus this thread's CPU time for the longer steps
+  /// (far less than the wall time: the host was busy elsewhere).
   void step(const char* what) {
     auto now = clock_type::now();
     auto cpu = thread_cpu_ms();
@@ -164,7 +164,7 @@ struct timeline {
     char buf[96];
     int n = std::snprintf(buf, sizeof buf, "%s%s %.1f ms",
                           text.empty() ? "" : ", ", what, wall);
-    if (wall > 20 && cpu - last_cpu < wall / 2)
+    if (wall > 20)
       std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n),
                     " (%.0f ms CPU)", cpu - last_cpu);
     text += buf;
@@ -320,9 +320,56 @@ caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
 
 namespace {
 
+/// The target's pages that may be non-zero: those with data before the
+/// teleport (what the VM's loader wrote; initial_data()) and those written by
+/// it since. A zero record only has to clear these: all others read as
+/// zero already, and not touching them keeps memory the target reserved
+/// in advance from being freed and faulted in again.
+struct target_pages {
+  std::vector<uint64_t> bits;
+  bool all = false; ///< initial_data() could not say: every page may.
+
+  void set(size_t first, size_t count) {
+    for (size_t p = first; p < first + count; ++p)
+      bits[p / 64] |= uint64_t{1} << (p % 64);
+  }
+  bool test(size_t p) const { return all || test_bit(bits, p); }
+  void clear(size_t p) {
+    if (p / 64 < bits.size())
+      bits[p / 64] &= ~(uint64_t{1} << (p % 64));
+  }
+};
+
+std::vector<target_pages> initial_pages(teleport_vm& vm,
+                                        const std::vector<ram_region>& r) {
+  std::vector<target_pages> out(r.size());
+  for (size_t i = 0; i < r.size(); ++i) {
+    out[i].bits = vm.initial_data(i);
+    out[i].all = out[i].bits.empty();
+    out[i].bits.resize((r[i].host.size() / page_size + 63) / 64, 0);
+  }
+  return out;
+}
+
+// Zeroes the pages of [first, first + count) that may hold data, in runs.
+void zero_written(teleport_vm& vm, size_t index, target_pages& pages,
+                  size_t first, size_t count) {
+  for (size_t p = first; p < first + count;) {
+    if (!pages.test(p)) {
+      ++p;
+      continue;
+    }
+    size_t q = p;
+    while (q < first + count && pages.test(q))
+      pages.clear(q++);
+    vm.zero(index, p * page_size, (q - p) * page_size);
+    p = q;
+  }
+}
+
 caf::error apply_pages(const record_view& r,
                        const std::vector<ram_region>& regions,
-                       teleport_vm& vm) {
+                       std::vector<target_pages>& pages, teleport_vm& vm) {
   auto rp = parse_ram_pages(r.payload);
   if (!rp)
     return rp.error();
@@ -332,10 +379,12 @@ caf::error apply_pages(const record_view& r,
     if (rp->gpa < reg.gpa || rp->gpa - reg.gpa > reg.host.size()
         || bytes > reg.host.size() - (rp->gpa - reg.gpa))
       continue;
+    size_t first = (rp->gpa - reg.gpa) / page_size;
     if (rp->encoding == page_encoding::zero) {
-      vm.zero(i, rp->gpa - reg.gpa, bytes);
+      zero_written(vm, i, pages[i], first, rp->count);
       return caf::none;
     }
+    pages[i].set(first, rp->count);
     return expand_pages(*rp, reg.host.subspan(rp->gpa - reg.gpa, bytes));
   }
   return fail(teleport_errc::mismatch,
@@ -351,24 +400,56 @@ caf::error take_blob(const record_view& r, std::vector<state_blob>& blobs) {
   return caf::none;
 }
 
+/// Where the target's receiving time goes: waiting for and decrypting the
+/// stream, and writing pages into guest memory.
+struct receive_times {
+  double read_ms = 0, apply_ms = 0, apply_cpu_ms = 0;
+  uint64_t bytes = 0;
+
+  std::string text() const {
+    char buf[128];
+    std::snprintf(buf, sizeof buf,
+                  "received %.0f MiB: reading %.1f ms, applying %.1f ms "
+                  "(%.1f ms CPU)",
+                  bytes / 1048576.0, read_ms, apply_ms, apply_cpu_ms);
+    return buf;
+  }
+};
+
+double ms_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double thread_cpu_now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 caf::error receive_state(tls_channel& ch, teleport_vm& vm,
-                         std::vector<state_blob>& blobs) {
+                         std::vector<state_blob>& blobs, receive_times& t) {
   auto regions = vm.ram();
+  auto pages = initial_pages(vm, regions);
   record_decoder dec;
   for (;;) {
     // TLS decrypts straight into the decoder's buffer, and pages go from
     // there into guest memory: one copy.
+    auto t0 = clock_type::now();
     auto n = ch.read_some(dec.prepare(1 << 20));
     if (!n)
       return n.error();
     if (*n == 0)
       return fail(teleport_errc::io_error, "the teleport source went away");
+    auto t1 = clock_type::now();
+    t.read_ms += ms_between(t0, t1);
+    t.bytes += *n;
     if (auto err = dec.commit(*n))
       return err;
+    auto cpu0 = thread_cpu_now_ms();
     while (auto r = dec.next_view()) {
       caf::error err;
       if (r->type == record_type::ram_pages)
-        err = apply_pages(*r, regions, vm);
+        err = apply_pages(*r, regions, pages, vm);
       else if (r->type == record_type::end)
         return caf::none;
       else if (r->type == record_type::end_of_ram)
@@ -378,6 +459,8 @@ caf::error receive_state(tls_channel& ch, teleport_vm& vm,
       if (err)
         return err;
     }
+    t.apply_ms += ms_between(t1, clock_type::now());
+    t.apply_cpu_ms += thread_cpu_now_ms() - cpu0;
   }
 }
 
@@ -397,7 +480,7 @@ caf::error expect_line(tls_channel& ch, const std::string& want) {
 
 caf::error teleport_in(tls_channel& ch, teleport_vm& vm,
                        const std::string& stored_password_hash,
-                       bool* resumed_paused) {
+                       bool* resumed_paused, std::string* timeline) {
   if (auto err = target_authenticate(ch, stored_password_hash))
     return err;
   if (auto err = check_fingerprint(ch, vm.fingerprint()))
@@ -407,7 +490,10 @@ caf::error teleport_in(tls_channel& ch, teleport_vm& vm,
   if (auto err = ch.write_line("ACK"))
     return err;
   std::vector<state_blob> blobs;
-  auto err = receive_state(ch, vm, blobs);
+  receive_times times;
+  auto err = receive_state(ch, vm, blobs, times);
+  if (timeline)
+    *timeline = times.text();
   if (!err)
     err = vm.load_state(blobs);
   if (err) {

@@ -48,9 +48,11 @@ caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
 
 /// Target side: receives one teleport into `vm` (which is paused and was
 /// never started). On success the VM runs (or stays paused if the source
-/// was paused); on error `vm` must be discarded and rebuilt.
+/// was paused); on error `vm` must be discarded and rebuilt. `timeline`,
+/// when given, gets where the receiving time went (for the log).
 caf::error teleport_in(tls_channel& ch, teleport_vm& vm,
                        const std::string& stored_password_hash,
-                       bool* resumed_paused = nullptr);
+                       bool* resumed_paused = nullptr,
+                       std::string* timeline = nullptr);
 
 } // namespace tb::cluster

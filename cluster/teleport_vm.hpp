@@ -44,6 +44,11 @@ public:
   /// Pages of region `index` that may hold data, one bit per page; the
   /// others read as zero without being touched (empty: all may).
   virtual std::vector<uint64_t> populated(size_t /*index*/) { return {}; }
+  /// Target: pages of region `index` that held data before the teleport
+  /// began, same form as populated(); the rest read as zero.
+  virtual std::vector<uint64_t> initial_data(size_t index) {
+    return populated(index);
+  }
   /// Target: [offset, offset + len) of region `index` becomes zero (it may
   /// free the memory instead of writing it).
   virtual void zero(size_t index, uint64_t offset, uint64_t len) {

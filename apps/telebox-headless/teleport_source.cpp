@@ -130,7 +130,7 @@ host::cli_reply teleport_source(const teleport_source_context& ctx,
   ctx.log("Teleport: done in " + ms(stats->total) + ", downtime "
           + ms(stats->downtime) + ", " + std::to_string(stats->rounds)
           + " rounds, " + std::to_string(stats->pages_sent) + " pages, "
-          + std::to_string(stats->bytes_sent >> 20) + " MiB sent; "
+          + std::to_string(stats->bytes_sent >> 10) + " KiB sent; "
           + std::to_string(stats->final_pages) + " pages while paused ("
           + stats->timeline + ")");
   redirect_rdp(ctx, tr->host);

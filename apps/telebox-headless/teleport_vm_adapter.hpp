@@ -37,6 +37,12 @@ public:
   std::vector<uint64_t> populated(size_t index) override {
     return m_->populated_pages(index);
   }
+  std::vector<uint64_t> initial_data(size_t index) override {
+    return m_->loaded_pages(index);
+  }
+  /// Target, while it waits: faults the machine's RAM in ahead of the
+  /// teleport (vmm::machine::reserve_ram).
+  void reserve_ram() { m_->reserve_ram(); }
   void zero(size_t index, uint64_t offset, uint64_t len) override {
     m_->zero_pages(index, offset, len);
   }

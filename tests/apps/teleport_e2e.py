@@ -9,7 +9,8 @@ Checks, in order (the source keeps running through all but the last):
   2. a target with other memory is refused with a message naming memory;
   3. TB_TELEPORT_CUTS (default 20) teleports cut at a random byte of the
      stream (below CUT_RANGE), alternately by closing the connection and
-     by kill -9 of the target: every one fails, and the source still runs every time;
+     by kill -9 of the target: every one fails, and the source still runs
+     every time;
      and one whose target freezes (SIGSTOP) mid-stream: the source gives up
      once a send or receive blocks for its stall timeout (15 s each; a
      send that still moves a little waits again) and runs on;
