@@ -87,7 +87,7 @@ uring::~uring() {
 }
 
 bool uring::queue(uint8_t opcode, int fd, const iovec* iov, unsigned count,
-                  uint64_t offset, uint64_t tag) {
+                  uint64_t offset, uint64_t tag, bool async) {
   std::lock_guard<std::mutex> guard{sq_mutex_};
   unsigned tail = *sq_tail_;
   unsigned head = __atomic_load_n(sq_head_, __ATOMIC_ACQUIRE);
@@ -102,6 +102,8 @@ bool uring::queue(uint8_t opcode, int fd, const iovec* iov, unsigned count,
   sqe->addr = reinterpret_cast<uint64_t>(iov);
   sqe->len = count;
   sqe->user_data = tag;
+  if (async)
+    sqe->flags = IOSQE_ASYNC;
   sq_array_[index] = index;
   __atomic_store_n(sq_tail_, tail + 1, __ATOMIC_RELEASE);
   ++sq_pending_;
@@ -109,13 +111,15 @@ bool uring::queue(uint8_t opcode, int fd, const iovec* iov, unsigned count,
 }
 
 bool uring::queue_readv(int fd, const iovec* iov, unsigned iov_count,
-                        uint64_t offset, uint64_t tag) {
-  return tag != 0 && queue(IORING_OP_READV, fd, iov, iov_count, offset, tag);
+                        uint64_t offset, uint64_t tag, bool async) {
+  return tag != 0
+         && queue(IORING_OP_READV, fd, iov, iov_count, offset, tag, async);
 }
 
 bool uring::queue_writev(int fd, const iovec* iov, unsigned iov_count,
-                         uint64_t offset, uint64_t tag) {
-  return tag != 0 && queue(IORING_OP_WRITEV, fd, iov, iov_count, offset, tag);
+                         uint64_t offset, uint64_t tag, bool async) {
+  return tag != 0
+         && queue(IORING_OP_WRITEV, fd, iov, iov_count, offset, tag, async);
 }
 
 int uring::submit() {
@@ -135,7 +139,7 @@ int uring::submit() {
 }
 
 void uring::wake() {
-  while (!queue(IORING_OP_NOP, -1, nullptr, 0, 0, 0))
+  while (!queue(IORING_OP_NOP, -1, nullptr, 0, 0, 0, false))
     (void)submit(); // Full: hand the backlog over first.
   (void)submit();
 }

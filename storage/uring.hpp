@@ -32,12 +32,15 @@ public:
   /// Queues a readv of `iov` (which must stay valid until completion) from
   /// `fd` at `offset`, tagged `tag` (never 0). False when the ring is full.
   /// Thread-safe; call submit() to hand queued entries to the kernel.
+  /// `async` (IOSQE_ASYNC) has a kernel worker issue it instead of the
+  /// submitting thread: slower alone, but a burst is then issued by
+  /// several workers on every CPU instead of one after another.
   bool queue_readv(int fd, const iovec* iov, unsigned iov_count,
-                   uint64_t offset, uint64_t tag);
+                   uint64_t offset, uint64_t tag, bool async = false);
 
   /// Queues a writev, as queue_readv.
   bool queue_writev(int fd, const iovec* iov, unsigned iov_count,
-                    uint64_t offset, uint64_t tag);
+                    uint64_t offset, uint64_t tag, bool async = false);
 
   /// Hands every queued entry to the kernel. Returns 0 or -errno.
   int submit();
@@ -84,7 +87,7 @@ private:
   void wait_one();
   std::pair<uint64_t, int32_t> cqe_at(unsigned index) const;
   bool queue(uint8_t opcode, int fd, const iovec* iov, unsigned count,
-             uint64_t offset, uint64_t tag);
+             uint64_t offset, uint64_t tag, bool async);
 
   int fd_ = -1;
   void* sq_ring_ = nullptr;
