@@ -252,7 +252,10 @@ caf::error switch_over(page_sender& s, teleport_vm& vm,
   return loaded ? caf::error{} : loaded.error();
 }
 
-caf::error hand_over(tls_channel& ch, teleport_vm& vm, std::string& text) {
+/// Gives the VM to the target. `sent` becomes true once the hand-over line
+/// may have reached the target: from then on the target may be running it.
+caf::error hand_over(tls_channel& ch, teleport_vm& vm, std::string& text,
+                     bool& sent) {
   timeline tl{text};
   if (auto err = vm.release_media())
     return err;
@@ -262,12 +265,23 @@ caf::error hand_over(tls_channel& ch, teleport_vm& vm, std::string& text) {
   if (!locked)
     return locked.error();
   tl.step("media");
+  sent = true; // Even a failed write may have delivered the line.
   if (auto err = ch.write_line(vm.was_paused() ? "hand-over-paused"
                                                : "hand-over-resume"))
     return err;
   auto resumed = read_ack(ch);
   tl.step("target resumes");
   return resumed ? caf::error{} : resumed.error();
+}
+
+/// The error of a hand-over whose outcome is unknown: the source stays
+/// paused rather than risk running next to the target (both would write
+/// the shared disks).
+caf::error unknown_hand_over(const caf::error& err) {
+  return fail(teleport_errc::hand_over_unknown,
+              "the connection broke during the hand-over (" + error_text(err)
+                  + "); the VM may be running on the target, so it stays "
+                    "paused here: resume it only if it does not run there");
 }
 
 } // namespace
@@ -294,13 +308,15 @@ caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
   auto err = precopy(s, vm, regions, opts, progress);
   if (!err)
     err = switch_over(s, vm, regions, paused_at);
-  bool released = false;
+  bool released = false, handed = false;
   if (!err) {
     progress(90, "hand-over");
-    err = hand_over(ch, vm, stats.timeline);
+    err = hand_over(ch, vm, stats.timeline, handed);
     released = true;
   }
   vm.stop_dirty_log();
+  if (err && handed)
+    return unknown_hand_over(err);
   if (err) {
     // Nothing was handed over: the source runs on as if nothing happened.
     if (released)

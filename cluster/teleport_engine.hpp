@@ -41,7 +41,10 @@ using teleport_progress = std::function<void(int percent, const char* phase)>;
 
 /// Source side. On success the target runs the VM and the caller powers the
 /// source off; on any error before the hand-over the source VM runs on,
-/// unchanged.
+/// unchanged. If the connection breaks once the hand-over line went out,
+/// nobody can tell whether the target runs the VM: the source then stays
+/// paused (teleport_errc::hand_over_unknown) instead of risking two
+/// running copies.
 caf::expected<teleport_stats> teleport_out(tls_channel& ch, teleport_vm& vm,
                                            const teleport_options& opts,
                                            const teleport_progress& progress);

@@ -22,6 +22,8 @@ std::string to_string(teleport_errc x) {
     return "io_error";
   case teleport_errc::cancelled:
     return "cancelled";
+  case teleport_errc::hand_over_unknown:
+    return "hand_over_unknown";
   }
   return "unknown";
 }

@@ -26,6 +26,9 @@ enum class teleport_errc : uint8_t {
   auth_failed,   ///< Wrong teleporter password.
   io_error,      ///< The connection failed.
   cancelled,     ///< The peer gave up.
+  /// The connection broke after the hand-over was sent: the target may run
+  /// the VM, so the source keeps it paused.
+  hand_over_unknown,
 };
 
 std::string to_string(teleport_errc x);

@@ -1,10 +1,14 @@
 // telebox-headless: one VM in the foreground (VBoxHeadless equivalent).
+#include <csignal>
 #include <cstdio>
 
 #include "actors/error_text.hpp"
 #include "headless.hpp"
 
 int main(int argc, char** argv) {
+  // A teleport peer or an RDP client that goes away mid-write must fail
+  // that write (EPIPE), not end the VM's process.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   auto opts = tb::headless::parse_options(args);
   if (!opts) {

@@ -13,6 +13,7 @@
 #include "cluster/teleport_engine.hpp"
 #include "cluster/teleport_net.hpp"
 #include "cluster/teleport_request.hpp"
+#include "cluster/teleport_wire.hpp"
 #include "display/vrde_server.hpp"
 #include "teleport_session.hpp"
 #include "teleport_vm_adapter.hpp"
@@ -120,11 +121,14 @@ host::cli_reply teleport_source(const teleport_source_context& ctx,
   });
   if (!stats) {
     ch->abort();
-    vm->reset(); // Ends the lease: the VM runs on as before.
+    vm->reset(); // Ends the lease: the VM runs on (or stays paused) as before.
     auto why = error_text(stats.error());
     if (why.rfind("TLS: ", 0) == 0)
       why = "the connection to the target was lost (" + why + ")";
-    ctx.log("Teleport failed, the VM keeps running here: " + why);
+    if (stats.error() == cluster::teleport_errc::hand_over_unknown)
+      ctx.log("Teleport: " + why);
+    else
+      ctx.log("Teleport failed, the VM keeps running here: " + why);
     return failed(progress, "Teleportation failed: " + why);
   }
   ctx.log("Teleport: done in " + ms(stats->total) + ", downtime "

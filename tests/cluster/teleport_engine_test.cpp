@@ -1,6 +1,8 @@
 // The teleport phases end to end over real TLS between two in-process VMs
 // made of plain memory, with a writer dirtying pages during pre-copy.
 #include <atomic>
+#include <csignal>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <random>
@@ -12,6 +14,7 @@
 
 #include "actors/error_text.hpp"
 #include "cluster/teleport_engine.hpp"
+#include "cluster/teleport_wire.hpp"
 #include "settings/hash.hpp"
 
 namespace tb::cluster {
@@ -47,8 +50,12 @@ public:
     return caf::none;
   }
   caf::error resume() override {
-    std::lock_guard<std::mutex> g{mtx_};
-    paused_ = false;
+    {
+      std::lock_guard<std::mutex> g{mtx_};
+      paused_ = false;
+    }
+    if (on_resume)
+      on_resume();
     return caf::none;
   }
   caf::expected<std::vector<state_blob>> save_state() override {
@@ -78,6 +85,7 @@ public:
   settings::hardware_settings hw_;
   std::vector<state_blob> loaded_;
   bool paused_ = false;
+  std::function<void()> on_resume; ///< Runs after resume().
 
 private:
   std::mutex mtx_;
@@ -90,10 +98,13 @@ struct outcome {
   caf::error target;
 };
 
+int target_fd = -1; ///< The target's end of the last teleport().
+
 outcome teleport(memory_vm& src, memory_vm& dst, const std::string& pw,
                  const std::string& target_pw) {
   int fds[2];
   EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  target_fd = fds[0];
   auto id = tls_identity::self_signed();
   auto target = std::async(std::launch::async, [&]() -> caf::error {
     auto ch = tls_channel::accept(fds[0], *id);
@@ -153,6 +164,22 @@ TEST(teleport_engine, memory_mismatch_is_refused_before_any_state_moves) {
   EXPECT_NE(error_text(o.source.error()).find("memory"), std::string::npos);
   EXPECT_FALSE(src.paused_);
   EXPECT_TRUE(dst.loaded_.empty());
+}
+
+// The connection dies right after the target resumed, before its last
+// acknowledgement: the target runs the VM, and the source must not.
+TEST(teleport_engine, a_broken_hand_over_leaves_the_source_paused) {
+  std::signal(SIGPIPE, SIG_IGN); // As the VM process: writes fail instead.
+  memory_vm src{8}, dst{8};
+  dst.on_resume = [] { ::shutdown(target_fd, SHUT_RDWR); };
+  auto o = teleport(src, dst, "pw", "pw");
+  ASSERT_FALSE(o.source);
+  EXPECT_EQ(o.source.error(), teleport_errc::hand_over_unknown);
+  EXPECT_NE(error_text(o.source.error()).find("stays paused"),
+            std::string::npos)
+      << error_text(o.source.error());
+  EXPECT_TRUE(src.paused_);
+  EXPECT_FALSE(dst.paused_);
 }
 
 } // namespace
