@@ -311,8 +311,35 @@ caf::expected<vcpu_state> kvm_capture(int fd, uint32_t index,
       || (err = get_blob<kvm_vcpu_events>(fd, KVM_GET_VCPU_EVENTS,
                                           "KVM_GET_VCPU_EVENTS", st.events)))
     return err;
+  int khz = ioctl(fd, KVM_GET_TSC_KHZ);
+  st.tsc_khz = khz > 0 ? static_cast<uint32_t>(khz) : 0;
   return st;
 }
+
+namespace {
+
+// The guest must see its TSC tick at the rate it was saved at (the clock
+// and every TSC deadline depend on it). Another host calibrates its own
+// rate; KVM_SET_TSC_KHZ makes the vCPU run at the saved one, which KVM
+// does by scaling (VMX/SVM TSC scaling) or, within 250 ppm, as is.
+caf::error match_tsc_rate(int fd, uint32_t saved_khz) {
+  if (saved_khz == 0)
+    return caf::none; // Saved by an engine that could not tell.
+  int here = ioctl(fd, KVM_GET_TSC_KHZ);
+  if (here <= 0 || static_cast<uint32_t>(here) == saved_khz)
+    return caf::none;
+  if (ioctl(fd, KVM_SET_TSC_KHZ, static_cast<unsigned long>(saved_khz)) == 0)
+    return caf::none;
+  int e = errno;
+  return make_vmm_error(
+      vmm_errc::bad_state,
+      "TSC: the saved vCPU ran at " + std::to_string(saved_khz)
+          + " kHz, this host's at " + std::to_string(here)
+          + " kHz, and KVM here cannot scale the TSC (KVM_SET_TSC_KHZ: "
+          + std::strerror(e) + ")");
+}
+
+} // namespace
 
 caf::error kvm_restore(int fd, const vcpu_state& st) {
   if (st.engine != kvm_state_format)
@@ -334,6 +361,7 @@ caf::error kvm_restore(int fd, const vcpu_state& st) {
       || (err = set_blob<kvm_xcrs>(fd, KVM_SET_XCRS, "KVM_SET_XCRS", st.xcrs))
       || (err = set_blob<kvm_lapic_state>(fd, KVM_SET_LAPIC, "KVM_SET_LAPIC",
                                           st.lapic))
+      || (err = match_tsc_rate(fd, st.tsc_khz))
       || (err = restore_msrs(fd, st.msrs))
       || (err = set_blob<kvm_mp_state>(fd, KVM_SET_MP_STATE, "KVM_SET_MP_STATE",
                                        st.mp_state))

@@ -37,7 +37,7 @@ typename Inspector::result_type inspect(Inspector& f, platform_state& x) {
 namespace {
 
 /// Bumped whenever a saved layout changes; a target refuses other versions.
-constexpr uint32_t state_version = 1;
+constexpr uint32_t state_version = 2; // 2: vcpu_state::tsc_khz.
 
 /// VRAM's key in the teleport stream: far above any guest-physical address,
 /// so it never collides with RAM and does not depend on where the guest put

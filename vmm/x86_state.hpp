@@ -70,6 +70,9 @@ struct vcpu_state {
   std::vector<uint8_t> regs, sregs, xsave, xcrs, lapic, events, debugregs,
       mp_state;
   std::vector<msr_value> msrs;
+  /// The guest TSC rate the state was captured at, kHz (0: unknown). A
+  /// restore on a host with another rate scales the TSC to it or fails.
+  uint32_t tsc_khz = 0;
 };
 
 /// The VM-wide state outside the vCPUs, captured while every vCPU is

@@ -30,7 +30,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, vcpu_state& x) {
   return f(caf::meta::type_name("vcpu_state"), x.engine, x.index, x.regs,
            x.sregs, x.xsave, x.xcrs, x.lapic, x.events, x.debugregs, x.mp_state,
-           x.msrs);
+           x.msrs, x.tsc_khz);
 }
 
 /// What one vCPU executor reports about itself.

@@ -164,6 +164,36 @@ TEST_F(executor_e2e, capture_and_restore_only_while_paused) {
   EXPECT_EQ(ask<vcpu_report>(exec, stop_atom_v).state, "stopped");
 }
 
+// A state saved on a host with another TSC rate: the vCPU is made to run at
+// the saved rate (KVM scales it, or takes it as is within 250 ppm), or the
+// restore fails naming the TSC where the host cannot scale.
+TEST_F(executor_e2e, restore_runs_the_tsc_at_the_saved_rate_or_says_why_not) {
+  build(r_, "telebox.ticker=10");
+  auto exec = spawn_vcpu_executor(*sys_, r_.core);
+  ASSERT_TRUE(wait_for(r_.uart, "TK 1 "));
+  EXPECT_EQ(ask<vcpu_report>(exec, pause_atom_v).state, "paused");
+  auto st = ask<vcpu_state>(exec, capture_atom_v);
+  ASSERT_GT(st.tsc_khz, 0u);
+  auto near = st;
+  near.tsc_khz += st.tsc_khz / 10000; // 100 ppm: another host's calibration.
+  EXPECT_EQ(ask<vcpu_report>(exec, restore_atom_v, near).state, "paused");
+  auto far = st;
+  far.tsc_khz = st.tsc_khz / 2;
+  caf::scoped_actor self{*sys_};
+  std::string why;
+  self->request(exec, 10s, restore_atom_v, far)
+      .receive([](vcpu_report&) {},
+               [&](caf::error& e) { why = tb::error_text(e); });
+  if (why.empty()) // This host scales: the vCPU now reports the saved rate.
+    EXPECT_EQ(ask<vcpu_state>(exec, capture_atom_v).tsc_khz, far.tsc_khz);
+  else
+    EXPECT_NE(why.find("TSC: the saved vCPU ran at "
+                       + std::to_string(far.tsc_khz) + " kHz"),
+              std::string::npos)
+        << why;
+  EXPECT_EQ(ask<vcpu_report>(exec, stop_atom_v).state, "stopped");
+}
+
 TEST_F(executor_e2e, platform_state_round_trips_into_a_fresh_vm) {
   build(r_, "telebox.ticker=10");
   auto exec = spawn_vcpu_executor(*sys_, r_.core);
