@@ -160,7 +160,11 @@ public:
   /// Starts or stops dirty logging on every region of state_regions(). Any
   /// thread; display_dirty_log() keeps working and loses no bits.
   caf::error set_dirty_logging(bool on);
-  /// Pages written since the last call for region `index`. Any thread.
+  /// Pages written since the last call for region `index`, by the vCPUs
+  /// (KVM's log) and by the disks (virtio_blk::take_writes). Any thread.
+  /// With every vCPU paused it first drains the disks, so no completion
+  /// writes guest memory after the caller copied it: that call can block
+  /// up to 10 s per disk and needs a free CAF worker, like save_devices().
   caf::expected<std::vector<uint64_t>> fetch_dirty(size_t index);
   /// Pages of region `index` that have memory behind them (one bit per
   /// page; the rest read as zero); empty when the host cannot tell.

@@ -492,3 +492,47 @@ TEST(virtio_blk, kick_after_restore_picks_up_what_the_guest_queued) {
 
 } // namespace
 } // namespace tb::devices
+
+namespace tb::devices {
+namespace {
+
+// Whether the recorded writes cover [at, at + len) of `mem`.
+bool covered(const std::vector<std::span<const uint8_t>>& writes,
+             const uint8_t* at, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    bool hit = false;
+    for (auto w : writes)
+      hit = hit || (at + i >= w.data() && at + i < w.data() + w.size());
+    if (!hit)
+      return false;
+  }
+  return true;
+}
+
+// A teleport's dirty log (KVM's) sees only the vCPUs: the device must name
+// what it writes itself (data of reads, status, used ring), and only that.
+TEST_F(virtio_fixture, track_writes_names_the_guest_memory_the_device_wrote) {
+  bring_up();
+  dev.track_writes(true);
+  request(0, 4, 1024, true); // A read: the device writes the data.
+  auto w = dev.take_writes();
+  const uint8_t* base = mem.bytes.data();
+  EXPECT_TRUE(covered(w, base + data_at, 1024));
+  EXPECT_TRUE(covered(w, base + status_at, 1));
+  EXPECT_TRUE(covered(w, base + used + 2, 2)); // used->idx
+  EXPECT_TRUE(covered(w, base + used + 4, 8)); // used->ring[0]
+  EXPECT_FALSE(covered(w, base + hdr, 16));    // Only read by the device.
+  EXPECT_TRUE(dev.take_writes().empty());      // Handed out once.
+  request(1, 4, 1024, false); // A write: the device only reads the data.
+  w = dev.take_writes();
+  EXPECT_FALSE(covered(w, base + data_at, 1));
+  EXPECT_TRUE(covered(w, base + status_at, 1));
+  request(0, 4, 1024, true);
+  dev.track_writes(false); // Off forgets what was recorded...
+  EXPECT_TRUE(dev.take_writes().empty());
+  request(0, 4, 1024, true); // ...and records nothing more.
+  EXPECT_TRUE(dev.take_writes().empty());
+}
+
+} // namespace
+} // namespace tb::devices
