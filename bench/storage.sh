@@ -19,8 +19,10 @@
 #     depth 1 and 32, against the same pattern with plain O_DIRECT threads on
 #     a raw file holding the same data (the physical limit).
 #  3. The actor's read mechanisms side by side (io_uring, the default, and
-#     its thread pool alone) and the pool's thread count (which now only
-#     writes use), 4 KiB random I/O at depth 32.
+#     its thread pool alone), the mechanism without the actor (one thread
+#     driving io_uring on the raw file, entries issued inline or by the
+#     kernel's workers) and the pool's thread count (which only writes
+#     that allocate use), 4 KiB random I/O at depth 32.
 # Usage: bench/storage.sh [build-dir]   (RUNS=n, default 2; PARTS=123 picks
 # the sections to run)
 # Files go to a temporary folder under /tmp, removed at exit; about 3 GiB.
@@ -104,7 +106,7 @@ fi
 if [[ $PARTS == *3* ]]; then
 echo "## 3. actor read mechanism and pool threads (depth 32)"
 for r in $(seq 1 "$RUNS"); do
-  echo "io_uring: $("$B" actor io.vdi randread4k 32 30000 0) | pool: $("$B" actor io.vdi randread4k 32 30000 0 pool) | raw O_DIRECT: $("$B" direct io.raw randread4k 32 30000) (load $(cut -d' ' -f1 /proc/loadavg))"
+  echo "io_uring: $("$B" actor io.vdi randread4k 32 30000 0) | pool: $("$B" actor io.vdi randread4k 32 30000 0 pool) | raw O_DIRECT: $("$B" direct io.raw randread4k 32 30000) | bare io_uring loop on raw, inline: $("$B" uring io.raw randread4k 32 30000) | async: $("$B" uring io.raw randread4k 32 30000 async) (load $(cut -d' ' -f1 /proc/loadavg))"
 done
 for t in 1 4 16 32; do
   echo "write threads $t: $("$B" actor io.vdi randwrite4k 32 20000 $t)"
