@@ -212,13 +212,21 @@ class Target:
         return False
 
     def kill(self):
+        # A cut relay's thread may kill and reap it at the same moment:
+        # a group that is gone already is what was asked for.
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.proc.wait()
 
     def stop(self, timeout=30):
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
