@@ -3,17 +3,24 @@
 // physical limit, plain O_DIRECT threads on a raw file) at a queue depth.
 //
 //   storage_bench convert <src> <dst> vdi|raw [--unsafe]
-//   storage_bench actor  <image> <pattern> <depth> <ops> <io-threads> [pool]
+//   storage_bench actor  <image> <pattern> <depth> <ops> <io-threads>
+//                        [pool|messages]
 //   storage_bench direct <raw>   <pattern> <depth> <ops>
 //   storage_bench uring  <raw>   <pattern> <depth> <ops> [async]
 // pattern: randread4k randwrite4k seqread1m seqwrite1m; io-threads 0 means
-// the medium actor's default; "pool" keeps reads off io_uring. Prints
+// the medium actor's default; "pool" keeps reads off io_uring. The actor
+// is driven as a disk drives it: requests sent, completions by callback
+// (io_done); "messages" has a requesting actor take each reply as a
+// message instead. Prints
 // "<pattern> depth <d>: <IOPS> IOPS <MiB/s> MiB/s".
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <future>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -26,6 +33,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "actors/error_text.hpp"
 #include "actors/runtime.hpp"
@@ -227,8 +235,61 @@ caf::behavior driver(caf::event_based_actor* self,
   }};
 }
 
+// Keeps `depth` requests in flight with completion callbacks (io_done), as
+// a disk's I/O path does: the callback, on the medium's I/O thread, sends
+// the next request. No requesting actor is woken per completion.
+double drive_with_callbacks(const medium_actor& medium, const pattern& p,
+                            int depth, uint64_t ops, uint64_t size) {
+  struct shared {
+    std::mutex mu;
+    offset_source offsets;
+    uint64_t issued = 0, done = 0;
+    std::promise<void> finished;
+  } st;
+  st.offsets = offset_source{p, size};
+  std::vector<uint8_t*> buffers;
+  for (int i = 0; i < depth; ++i)
+    buffers.push_back(aligned_buffer(p.size));
+  std::function<void(int)> issue = [&](int slot) {
+    uint64_t off;
+    {
+      std::lock_guard<std::mutex> g{st.mu};
+      if (st.issued == ops)
+        return;
+      ++st.issued;
+      off = st.offsets.next();
+    }
+    std::vector<io_segment> seg{{buffers[slot], p.size}};
+    io_done done = [&, slot](const caf::error& e, uint64_t) {
+      if (e) {
+        std::fprintf(stderr, "I/O error: %s\n", tb::error_text(e).c_str());
+        std::exit(1);
+      }
+      bool last;
+      {
+        std::lock_guard<std::mutex> g{st.mu};
+        last = ++st.done == ops;
+      }
+      if (last)
+        st.finished.set_value();
+      else
+        issue(slot);
+    };
+    if (p.write)
+      caf::anon_send(medium, writev_request{off, seg, std::move(done)});
+    else
+      caf::anon_send(medium, readv_request{off, seg, std::move(done)});
+  };
+  auto start = clock_type::now();
+  auto finished = st.finished.get_future();
+  for (int i = 0; i < depth; ++i)
+    issue(i);
+  finished.wait();
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
 int run_actor(const std::string& path, const pattern& p, int depth,
-              uint64_t ops, size_t threads, bool async_reads) {
+              uint64_t ops, size_t threads, bool async_reads, bool callbacks) {
   caf::actor_system_config cfg;
   tb::actors::configure(cfg);
   caf::actor_system sys{cfg};
@@ -253,21 +314,27 @@ int run_actor(const std::string& path, const pattern& p, int depth,
   self->request(*medium, caf::infinite, status_atom_v)
       .receive([&](const medium_status& s) { size = s.size; },
                [](caf::error&) {});
-  st->offsets = offset_source{p, size};
-  for (int i = 0; i < depth; ++i)
-    st->buffers.push_back(aligned_buffer(p.size));
-  auto d = sys.spawn(driver, st);
   double secs = 0;
-  self->request(d, caf::infinite, std::string{"run"})
-      .receive([&](double s) { secs = s; },
-               [](caf::error& e) {
-                 std::fprintf(stderr, "%s\n", tb::error_text(e).c_str());
-               });
+  caf::actor d;
+  if (callbacks) {
+    secs = drive_with_callbacks(*medium, p, depth, ops, size);
+  } else {
+    st->offsets = offset_source{p, size};
+    for (int i = 0; i < depth; ++i)
+      st->buffers.push_back(aligned_buffer(p.size));
+    d = sys.spawn(driver, st);
+    self->request(d, caf::infinite, std::string{"run"})
+        .receive([&](double s) { secs = s; },
+                 [](caf::error& e) {
+                   std::fprintf(stderr, "%s\n", tb::error_text(e).c_str());
+                 });
+  }
   if (p.write)
     self->request(*medium, caf::infinite, flush_atom_v)
         .receive([](uint64_t) {}, [](caf::error&) {});
   report(p, depth, ops, secs);
-  self->send_exit(d, caf::exit_reason::user_shutdown);
+  if (d)
+    self->send_exit(d, caf::exit_reason::user_shutdown);
   return 0;
 }
 
@@ -297,9 +364,11 @@ int main(int argc, char** argv) {
   if (a.size() == 5 && a[0] == "convert" && a[4] == "--unsafe")
     return run_convert(a[1], a[2], a[3], false);
   bool pool = a.size() == 7 && a[6] == "pool";
-  if ((a.size() == 6 || pool) && a[0] == "actor" && parse_pattern(a[2], p))
+  bool messages = a.size() == 7 && a[6] == "messages";
+  if ((a.size() == 6 || pool || messages) && a[0] == "actor"
+      && parse_pattern(a[2], p))
     return run_actor(a[1], p, std::stoi(a[3]), std::stoull(a[4]),
-                     std::stoul(a[5]), !pool);
+                     std::stoul(a[5]), !pool, !messages);
   if (a.size() == 5 && a[0] == "direct" && parse_pattern(a[2], p))
     return run_direct(a[1], p, std::stoi(a[3]), std::stoull(a[4]));
   bool async = a.size() == 6 && a[5] == "async";
@@ -309,7 +378,7 @@ int main(int argc, char** argv) {
       stderr,
       "usage: storage_bench convert <src> <dst> vdi|raw [--unsafe]\n"
       "       storage_bench actor <image> <pattern> <depth> <ops> "
-      "<io-threads> [pool]\n"
+      "<io-threads> [pool|messages]\n"
       "       storage_bench direct <raw> <pattern> <depth> <ops>\n"
       "       storage_bench uring <raw> <pattern> <depth> <ops> [async]\n");
   return 2;

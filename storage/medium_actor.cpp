@@ -126,25 +126,49 @@ caf::delegated<T> dispatch(medium_impl self, Io io) {
   return dispatch<T>(self, reply_to{self}, std::move(io));
 }
 
-// A scatter read on io_uring; replies from the reader's completion thread.
+// A scatter read on io_uring; replies (or calls the request's io_done)
+// from the reader's completion thread.
 class actor_read final : public direct_read {
 public:
-  actor_read(reply_to to, std::shared_ptr<io_counters> counters,
+  actor_read(reply_to to, io_done done, std::shared_ptr<io_counters> counters,
              uint64_t length)
-      : to_(std::move(to)), counters_(std::move(counters)), length_(length) {}
+      : to_(std::move(to)), done_(std::move(done)),
+        counters_(std::move(counters)), length_(length) {}
 
   void finish(caf::error err) override {
     counters_->finished(static_cast<bool>(err));
-    to_.send(std::move(err), length_);
+    if (done_)
+      done_(err, err ? 0 : length_);
+    else
+      to_.send(std::move(err), length_);
   }
 
   reply_to& to() { return to_; }
+  io_done& done() { return done_; }
 
 private:
   reply_to to_;
+  io_done done_;
   std::shared_ptr<io_counters> counters_;
   uint64_t length_;
 };
+
+// The pool's form of the same: the pool thread calls `done` instead of
+// replying.
+template <class Io>
+caf::delegated<uint64_t> dispatch_done(medium_impl self, io_done done, Io io) {
+  settle(self);
+  self->state.counters->started();
+  self->state.pool->submit([image = self->state.image, io = std::move(io),
+                            counters = self->state.counters,
+                            done = std::move(done)]() mutable {
+    uint64_t n = 0;
+    caf::error err = io(*image, n);
+    counters->finished(static_cast<bool>(err));
+    done(err, err ? 0 : n);
+  });
+  return {};
+}
 
 // A scatter read or gather write on io_uring when the reader takes it,
 // else the same request on the pool.
@@ -166,8 +190,8 @@ caf::delegated<uint64_t> start_vector(medium_impl self, Request& r,
       length += r.segments[i].size;
     }
     st.counters->started();
-    std::unique_ptr<direct_read> op =
-        std::make_unique<actor_read>(reply_to{self}, st.counters, length);
+    std::unique_ptr<direct_read> op = std::make_unique<actor_read>(
+        reply_to{self}, std::move(r.done), st.counters, length);
     std::span<const iovec> v{iov, r.segments.size()};
     if (write ? st.reader->start_write(r.offset, v, op, true)
               : st.reader->start(r.offset, v, op, true)) {
@@ -176,19 +200,24 @@ caf::delegated<uint64_t> start_vector(medium_impl self, Request& r,
     }
     // Not for the ring (unaligned, unallocated, ring full): the pool.
     st.counters->finished(false);
-    auto to = std::move(static_cast<actor_read&>(*op).to());
-    return dispatch<uint64_t>(
-        self, std::move(to),
-        [r = std::move(r), write](medium_image& img, uint64_t& n) {
-          return write ? write_segments(img, r.offset, r.segments, n)
-                       : read_segments(img, r.offset, r.segments, n);
-        });
+    auto& ar = static_cast<actor_read&>(*op);
+    r.done = std::move(ar.done());
+    if (!r.done)
+      return dispatch<uint64_t>(
+          self, std::move(ar.to()),
+          [r = std::move(r), write](medium_image& img, uint64_t& n) {
+            return write ? write_segments(img, r.offset, r.segments, n)
+                         : read_segments(img, r.offset, r.segments, n);
+          });
   }
-  return dispatch<uint64_t>(
-      self, [r = std::move(r), write](medium_image& img, uint64_t& n) {
-        return write ? write_segments(img, r.offset, r.segments, n)
-                     : read_segments(img, r.offset, r.segments, n);
-      });
+  auto io = [offset = r.offset, segs = std::move(r.segments),
+             write](medium_image& img, uint64_t& n) {
+    return write ? write_segments(img, offset, segs, n)
+                 : read_segments(img, offset, segs, n);
+  };
+  if (r.done)
+    return dispatch_done(self, std::move(r.done), std::move(io));
+  return dispatch<uint64_t>(self, std::move(io));
 }
 
 medium_status snapshot(const medium_state& st) {

@@ -36,32 +36,21 @@ std::vector<storage::io_segment> segments(const devices::block_request& r) {
   return out;
 }
 
+// Flushes: a request whose reply (a message) the client turns into the
+// completion. Reads and writes skip it (io_done, see submit()).
 caf::behavior disk_client(caf::event_based_actor* self,
                           storage::medium_actor medium) {
   return {
       [self, medium](const job_ptr& job) {
-        auto ok = [job](uint64_t) { job->done(devices::block_status::ok); };
-        auto failed = [job](caf::error&) {
-          job->done(devices::block_status::io_error);
-        };
-        auto offset = job->request.sector * 512;
-        switch (job->request.op) {
-        case devices::block_op::read:
-          self->request(medium, caf::infinite,
-                        storage::readv_request{offset, segments(job->request)})
-              .then(ok, failed);
-          return;
-        case devices::block_op::write:
-          self->request(medium, caf::infinite,
-                        storage::writev_request{offset, segments(job->request)})
-              .then(ok, failed);
-          return;
-        case devices::block_op::flush:
-          self->request(medium, caf::infinite, storage::flush_atom_v)
-              .then(ok, failed);
+        if (job->request.op != devices::block_op::flush) {
+          job->done(devices::block_status::unsupported);
           return;
         }
-        job->done(devices::block_status::unsupported);
+        self->request(medium, caf::infinite, storage::flush_atom_v)
+            .then([job](uint64_t) { job->done(devices::block_status::ok); },
+                  [job](caf::error&) {
+                    job->done(devices::block_status::io_error);
+                  });
       },
   };
 }
@@ -78,7 +67,7 @@ struct medium_block_backend::guard {
 medium_block_backend::medium_block_backend(caf::actor_system& sys,
                                            storage::medium_actor medium,
                                            uint64_t size_bytes, bool read_only)
-    : guard_(std::make_shared<guard>()),
+    : guard_(std::make_shared<guard>()), medium_(medium),
       client_(sys.spawn(disk_client, std::move(medium))),
       sectors_(size_bytes / 512), read_only_(read_only) {}
 
@@ -114,6 +103,22 @@ void medium_block_backend::submit(devices::block_request request,
     if (--g->in_flight == 0)
       g->idle.notify_all();
   };
+  auto offset = request.sector * 512;
+  auto finished = [wrapped](const caf::error& err, uint64_t) {
+    wrapped(err ? devices::block_status::io_error : devices::block_status::ok);
+  };
+  switch (request.op) {
+  case devices::block_op::read:
+    caf::anon_send(medium_, storage::readv_request{offset, segments(request),
+                                                   std::move(finished)});
+    return;
+  case devices::block_op::write:
+    caf::anon_send(medium_, storage::writev_request{offset, segments(request),
+                                                    std::move(finished)});
+    return;
+  case devices::block_op::flush:
+    break;
+  }
   caf::anon_send(client_, std::make_shared<disk_job>(disk_job{
                               std::move(request), std::move(wrapped)}));
 }

@@ -1,7 +1,10 @@
 // virtio-blk's block_backend over a storage medium actor: requests from the
 // vCPU thread become readv/writev/flush messages, and the completion (which
-// raises the device's interrupt) runs when the reply arrives, so a vCPU
-// never waits for the disk.
+// raises the device's interrupt) runs when the medium is done, so a vCPU
+// never waits for the disk. Reads and writes complete through the
+// request's io_done, on the medium's I/O thread: no actor is woken just to
+// pass the completion on (bench/storage.sh: 4 KiB reads at depth 32 went
+// from ~72 % to ~80-87 % of raw O_DIRECT that way).
 #pragma once
 
 #include <memory>
@@ -32,7 +35,8 @@ public:
 
 private:
   std::shared_ptr<guard> guard_;
-  caf::actor client_;
+  storage::medium_actor medium_; ///< Reads and writes go here directly.
+  caf::actor client_;            ///< Flushes (an ordered barrier) go here.
   uint64_t sectors_;
   bool read_only_;
 };

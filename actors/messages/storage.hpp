@@ -22,11 +22,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
 #include <caf/typed_actor.hpp>
@@ -105,16 +107,25 @@ struct io_segment {
   size_t size = 0;
 };
 
+/// How a process-local caller that is no actor (a disk's I/O path) learns
+/// that a readv/writev completed: called once, on one of the medium's I/O
+/// threads, with the error (none on success) and the bytes moved. It must
+/// be quick and must not block. Set, the medium sends no reply message:
+/// the completion costs no wake-up of a requesting actor.
+using io_done = std::function<void(const caf::error&, uint64_t)>;
+
 /// Scatter read into `segments`, consecutive from `offset`.
 struct readv_request {
   uint64_t offset = 0;
   std::vector<io_segment> segments;
+  io_done done; ///< Empty: the reply is a message (uint64_t or error).
 };
 
 /// Gather write from `segments`, consecutive from `offset`.
 struct writev_request {
   uint64_t offset = 0;
   std::vector<io_segment> segments;
+  io_done done; ///< Empty: the reply is a message (uint64_t or error).
 };
 
 } // namespace tb::storage

@@ -1,8 +1,13 @@
 // The storage actor: many requests in flight, completions as messages,
 // results equal to what a plain model of the disk says.
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include <gtest/gtest.h>
 
@@ -236,6 +241,66 @@ TEST_F(actor_fixture, write_to_read_only_medium_is_refused) {
                 write_request{0, std::vector<uint8_t>(512, 1)})
       .receive([](uint64_t) { FAIL() << "write succeeded"; },
                [](caf::error& e) { EXPECT_EQ(e, storage_errc::read_only); });
+}
+
+// The completion callback (io_done) instead of a reply: on both paths
+// (io_uring for aligned direct I/O, the pool for the rest and for writes
+// that allocate), with the bytes moved or the error, and no reply message.
+TEST_F(actor_fixture, io_done_completes_reads_and_writes_without_a_reply) {
+  auto path = dir.file("cb.vdi");
+  ASSERT_TRUE(create_medium(path, medium_format::vdi, 4 * mib,
+                            medium_variant::standard));
+  open_options o;
+  o.writable = true;
+  o.direct = true;
+  o.owner = "actor-test";
+  auto medium = spawn_medium(sys, path, o, 2);
+  ASSERT_TRUE(medium) << error_text(medium.error());
+  struct result {
+    caf::error err;
+    uint64_t n = 0;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<result> results;
+  auto done = [&](const caf::error& e, uint64_t n) {
+    std::lock_guard<std::mutex> g{mu};
+    results.push_back({e, n});
+    cv.notify_all();
+  };
+  auto wait_results = [&](size_t count) {
+    std::unique_lock<std::mutex> g{mu};
+    return cv.wait_for(g, std::chrono::seconds(10),
+                       [&] { return results.size() >= count; });
+  };
+  void* raw = nullptr;
+  ASSERT_EQ(posix_memalign(&raw, 4096, 2 * 65536), 0);
+  auto* buf = static_cast<uint8_t*>(raw);
+  std::memset(buf, 0x6b, 65536);
+  // Allocates a block (pool), then rewrites it in place (io_uring).
+  caf::anon_send(*medium, writev_request{mib, {{buf, 65536}}, done});
+  ASSERT_TRUE(wait_results(1));
+  caf::anon_send(*medium, writev_request{mib, {{buf, 65536}}, done});
+  ASSERT_TRUE(wait_results(2));
+  // Aligned (io_uring) and unaligned (pool) reads back.
+  caf::anon_send(*medium, readv_request{mib, {{buf + 65536, 65536}}, done});
+  ASSERT_TRUE(wait_results(3));
+  EXPECT_EQ(std::memcmp(buf, buf + 65536, 65536), 0);
+  caf::anon_send(*medium,
+                 readv_request{mib + 512, {{buf + 65537, 1000}}, done});
+  ASSERT_TRUE(wait_results(4));
+  EXPECT_EQ(buf[65537 + 999], 0x6b);
+  // Past the end: the error comes through the callback too.
+  caf::anon_send(*medium, readv_request{4 * mib - 512, {{buf, 4096}}, done});
+  ASSERT_TRUE(wait_results(5));
+  std::lock_guard<std::mutex> g{mu};
+  for (size_t i = 0; i < 4; ++i)
+    EXPECT_FALSE(results[i].err) << i << ": " << error_text(results[i].err);
+  EXPECT_EQ(results[0].n, 65536u);
+  EXPECT_EQ(results[2].n, 65536u);
+  EXPECT_EQ(results[3].n, 1000u);
+  EXPECT_EQ(results[4].err, storage_errc::out_of_range);
+  std::free(raw);
 }
 
 } // namespace
