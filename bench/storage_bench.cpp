@@ -97,6 +97,18 @@ void report(const pattern& p, int depth, uint64_t ops, double secs) {
               iops, iops * p.size / (1 << 20));
 }
 
+// The end of a run on a raw file: writes made durable (inside the time),
+// the figures printed, the file closed.
+int finish_raw(int fd, const pattern& p, int depth, uint64_t ops,
+               clock_type::time_point start) {
+  if (p.write)
+    ::fdatasync(fd);
+  report(p, depth, ops,
+         std::chrono::duration<double>(clock_type::now() - start).count());
+  ::close(fd);
+  return 0;
+}
+
 int run_direct(const std::string& path, const pattern& p, int depth,
                uint64_t ops) {
   int fd = ::open(path.c_str(), O_RDWR | O_DIRECT);
@@ -128,12 +140,7 @@ int run_direct(const std::string& path, const pattern& p, int depth,
     });
   for (auto& t : threads)
     t.join();
-  if (p.write)
-    ::fdatasync(fd);
-  report(p, depth, ops,
-         std::chrono::duration<double>(clock_type::now() - start).count());
-  ::close(fd);
-  return 0;
+  return finish_raw(fd, p, depth, ops, start);
 }
 
 // One thread keeping `depth` O_DIRECT requests in flight through io_uring
@@ -178,12 +185,7 @@ int run_uring(const std::string& path, const pattern& p, int depth,
     });
     (*ring)->submit();
   }
-  if (p.write)
-    ::fdatasync(fd);
-  report(p, depth, ops,
-         std::chrono::duration<double>(clock_type::now() - start).count());
-  ::close(fd);
-  return 0;
+  return finish_raw(fd, p, depth, ops, start);
 }
 
 // Keeps `depth` requests in flight against the medium actor until `ops`

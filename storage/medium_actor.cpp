@@ -105,19 +105,28 @@ void settle(medium_impl self) {
     self->state.reader->flush();
 }
 
-// Runs `io` on the pool; the pool thread replies to the request.
-template <class T, class Io>
-caf::delegated<T> dispatch(medium_impl self, reply_to to, Io io) {
+// Runs `io` on the pool; the pool thread then calls `finish(err, value)`.
+template <class T, class Io, class Finish>
+void run_on_pool(medium_impl self, Io io, Finish finish) {
   settle(self);
   self->state.counters->started();
   self->state.pool->submit([image = self->state.image, io = std::move(io),
                             counters = self->state.counters,
-                            to = std::move(to)]() mutable {
+                            finish = std::move(finish)]() mutable {
     T value{};
     caf::error err = io(*image, value);
     counters->finished(static_cast<bool>(err));
-    to.send(std::move(err), std::move(value));
+    finish(std::move(err), std::move(value));
   });
+}
+
+// Runs `io` on the pool; the pool thread replies to the request.
+template <class T, class Io>
+caf::delegated<T> dispatch(medium_impl self, reply_to to, Io io) {
+  run_on_pool<T>(self, std::move(io),
+                 [to = std::move(to)](caf::error err, T value) mutable {
+                   to.send(std::move(err), std::move(value));
+                 });
   return {};
 }
 
@@ -157,16 +166,10 @@ private:
 // replying.
 template <class Io>
 caf::delegated<uint64_t> dispatch_done(medium_impl self, io_done done, Io io) {
-  settle(self);
-  self->state.counters->started();
-  self->state.pool->submit([image = self->state.image, io = std::move(io),
-                            counters = self->state.counters,
-                            done = std::move(done)]() mutable {
-    uint64_t n = 0;
-    caf::error err = io(*image, n);
-    counters->finished(static_cast<bool>(err));
-    done(err, err ? 0 : n);
-  });
+  run_on_pool<uint64_t>(self, std::move(io),
+                        [done = std::move(done)](caf::error err, uint64_t n) {
+                          done(err, err ? 0 : n);
+                        });
   return {};
 }
 
