@@ -57,12 +57,41 @@ class Host:
         m = re.search(r'^VMState="(.*)"$', info, re.M)
         return m.group(1) if m else None
 
-    def stop_service(self):
+    def stop_service(self, grace=3.0):
+        """Stops the host service, then whatever still runs with this
+        home (a VM process outlives its host service): a test that failed
+        half-way must not leave a VM spinning on the machine."""
         try:
             ep = open(os.path.join(self.home, "teleboxd.endpoint")).read()
             os.kill(int(ep.split()[3]), signal.SIGTERM)
         except (OSError, IndexError, ValueError):
             pass
+        end = time.monotonic() + grace
+        while self.processes() and time.monotonic() < end:
+            time.sleep(0.05)
+        for pid in self.processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def processes(self):
+        """Live processes whose VBOX_USER_HOME is this home."""
+        mark = ("VBOX_USER_HOME=" + self.home).encode() + b"\0"
+        out = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit() or int(d) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/environ" % d, "rb") as f:
+                    env = f.read() + b"\0"
+                with open("/proc/%s/stat" % d) as f:
+                    zombie = f.read().rsplit(")", 1)[-1].split()[0] == "Z"
+            except OSError:
+                continue
+            if mark in env and not zombie:
+                out.append(int(d))
+        return out
 
 
 class SerialTail(threading.Thread):
