@@ -145,16 +145,18 @@ double seconds_since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
 }
 
+/// CPU time of the calling thread.
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /// Notes how long each step of the switch-over took.
 struct timeline {
   std::string& text;
   clock_type::time_point last = clock_type::now();
   double last_cpu = thread_cpu_ms();
-  static double thread_cpu_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-  }
   /// "<what> <wall> ms", plus this thread's CPU time for the longer steps
   /// (far less than the wall time: the host was busy elsewhere).
   void step(const char* what) {
@@ -436,12 +438,6 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-double thread_cpu_now_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 caf::error receive_state(tls_channel& ch, teleport_vm& vm,
                          std::vector<state_blob>& blobs, receive_times& t) {
   auto regions = vm.ram();
@@ -461,7 +457,7 @@ caf::error receive_state(tls_channel& ch, teleport_vm& vm,
     t.bytes += *n;
     if (auto err = dec.commit(*n))
       return err;
-    auto cpu0 = thread_cpu_now_ms();
+    auto cpu0 = thread_cpu_ms();
     while (auto r = dec.next_view()) {
       caf::error err;
       if (r->type == record_type::ram_pages)
@@ -476,7 +472,7 @@ caf::error receive_state(tls_channel& ch, teleport_vm& vm,
         return err;
     }
     t.apply_ms += ms_between(t1, clock_type::now());
-    t.apply_cpu_ms += thread_cpu_now_ms() - cpu0;
+    t.apply_cpu_ms += thread_cpu_ms() - cpu0;
   }
 }
 

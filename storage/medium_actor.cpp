@@ -8,6 +8,7 @@
 #include "storage/medium_actor.hpp"
 
 #include <atomic>
+#include <optional>
 
 #include <caf/actor_system.hpp>
 #include <caf/delegated.hpp>
@@ -179,6 +180,7 @@ template <class Request>
 caf::delegated<uint64_t> start_vector(medium_impl self, Request& r,
                                       bool write) {
   auto& st = self->state;
+  std::optional<reply_to> to;
   if (st.reader) {
     iovec segs[8];
     std::vector<iovec> many;
@@ -201,17 +203,12 @@ caf::delegated<uint64_t> start_vector(medium_impl self, Request& r,
       settle(self);
       return {};
     }
-    // Not for the ring (unaligned, unallocated, ring full): the pool.
+    // Not for the ring (unaligned, unallocated, ring full): the pool, with
+    // the reply address or callback the ring attempt took.
     st.counters->finished(false);
     auto& ar = static_cast<actor_read&>(*op);
     r.done = std::move(ar.done());
-    if (!r.done)
-      return dispatch<uint64_t>(
-          self, std::move(ar.to()),
-          [r = std::move(r), write](medium_image& img, uint64_t& n) {
-            return write ? write_segments(img, r.offset, r.segments, n)
-                         : read_segments(img, r.offset, r.segments, n);
-          });
+    to = std::move(ar.to());
   }
   auto io = [offset = r.offset, segs = std::move(r.segments),
              write](medium_image& img, uint64_t& n) {
@@ -220,7 +217,9 @@ caf::delegated<uint64_t> start_vector(medium_impl self, Request& r,
   };
   if (r.done)
     return dispatch_done(self, std::move(r.done), std::move(io));
-  return dispatch<uint64_t>(self, std::move(io));
+  // reply_to{self} takes the message ID, so only when the ring did not.
+  return dispatch<uint64_t>(self, to ? std::move(*to) : reply_to{self},
+                            std::move(io));
 }
 
 medium_status snapshot(const medium_state& st) {
