@@ -37,8 +37,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from teleport_e2e_lib import (CutRelay, Host, SerialTail, Target,  # noqa
-                              disk_writer_report, free_port, merged_ticks,
-                              raw_image, seq_gaps, split_lines, wait_for)
+                              disk_writer_across, free_port, merged_ticks,
+                              seq_gaps, wait_for)
 
 FAILED = []
 MEMORY = 128
@@ -253,10 +253,7 @@ def main():
         check(tgt.proc.returncode is not None, "the target powers off")
         check(not disk_locked(disk), "the target let go of the disk's lock")
         time.sleep(0.2)  # the tails' last lines
-        s_lines, d_lines = split_lines(s_tail, d_tail)
-        problems, fig = disk_writer_report([l for _, l in s_lines],
-                                           [l for _, l in d_lines],
-                                           raw_image(disk, root))
+        problems, fig = disk_writer_across(s_tail, d_tail, disk, root)
         check(not problems, "disk writes across the teleport: every "
               "acknowledged write is in the image, none lost or applied "
               "twice (%s)" % (problems[:4] or "%d writes"

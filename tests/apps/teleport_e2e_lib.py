@@ -339,6 +339,14 @@ def raw_image(path, tmpdir):
     return data
 
 
+def disk_writer_across(s_tail, d_tail, disk, tmpdir):
+    """disk_writer_report over the source's and target's SerialTails (a
+    line the switch-over split joined) and the shared image `disk`."""
+    s_lines, d_lines = split_lines(s_tail, d_tail)
+    return disk_writer_report([l for _, l in s_lines],
+                              [l for _, l in d_lines], raw_image(disk, tmpdir))
+
+
 def disk_writer_report(s_lines, d_lines, image):
     """Checks the probe guest's disk writer across a teleport: `s_lines`
     and `d_lines` are the source's and target's serial lines (split_lines;

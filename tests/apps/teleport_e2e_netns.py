@@ -21,8 +21,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from teleport_e2e_lib import (Host, SerialTail, Target,  # noqa
-                              disk_writer_report, merged_ticks, raw_image,
-                              seq_gaps, split_lines, wait_for)
+                              disk_writer_across, merged_ticks, seq_gaps,
+                              wait_for)
 
 SKIP = 77
 NS = ("tb-tp-src", "tb-tp-dst")
@@ -132,10 +132,7 @@ def main():
         tgt.stop()
         check(tgt.proc.returncode is not None, "the target powers off")
         time.sleep(0.2)
-        s_lines, d_lines = split_lines(s_tail, d_tail)
-        problems, fig = disk_writer_report([l for _, l in s_lines],
-                                           [l for _, l in d_lines],
-                                           raw_image(disk, root))
+        problems, fig = disk_writer_across(s_tail, d_tail, disk, root)
         check(not problems, "disk writes across the teleport: every "
               "acknowledged write is in the image, none lost or applied "
               "twice (%s)" % (problems[:4] or "%d writes, source's last %d, "

@@ -37,16 +37,23 @@ struct actor_fixture : ::testing::Test {
   }
   caf::actor_system sys;
   scratch_dir dir;
+
+  /// The medium at `path`, writable, with host cache on or off (direct).
+  caf::expected<medium_actor> open_writable(const std::string& path,
+                                            bool direct, size_t threads) {
+    open_options o;
+    o.writable = true;
+    o.direct = direct;
+    o.owner = "actor-test";
+    return spawn_medium(sys, path, o, threads);
+  }
 };
 
 TEST_F(actor_fixture, writes_in_flight_then_reads_match_model) {
   auto path = dir.file("a.vdi");
   ASSERT_TRUE(create_medium(path, medium_format::vdi, 16 * mib,
                             medium_variant::standard));
-  open_options o;
-  o.writable = true;
-  o.owner = "actor-test";
-  auto medium = spawn_medium(sys, path, o, 4);
+  auto medium = open_writable(path, false, 4);
   ASSERT_TRUE(medium) << error_text(medium.error());
   caf::scoped_actor self{sys};
   std::vector<uint8_t> model(16 * mib, 0);
@@ -95,11 +102,7 @@ TEST_F(actor_fixture, direct_scatter_reads_in_flight_match_model) {
   auto path = dir.file("d.vdi");
   ASSERT_TRUE(create_medium(path, medium_format::vdi, 8 * mib,
                             medium_variant::standard));
-  open_options o;
-  o.writable = true;
-  o.direct = true;
-  o.owner = "actor-test";
-  auto medium = spawn_medium(sys, path, o, 2);
+  auto medium = open_writable(path, true, 2);
   ASSERT_TRUE(medium) << error_text(medium.error());
   caf::scoped_actor self{sys};
   std::vector<uint8_t> model(8 * mib, 0);
@@ -163,11 +166,7 @@ TEST_F(actor_fixture, direct_gather_writes_in_flight_match_model) {
                             medium_variant::standard));
   std::vector<uint8_t> model(8 * mib, 0);
   {
-    open_options o;
-    o.writable = true;
-    o.direct = true;
-    o.owner = "actor-test";
-    auto medium = spawn_medium(sys, path, o, 2);
+    auto medium = open_writable(path, true, 2);
     ASSERT_TRUE(medium) << error_text(medium.error());
     caf::scoped_actor self{sys};
     for (uint64_t block : {3, 0, 6}) { // Allocated; the rest is not.
@@ -250,11 +249,7 @@ TEST_F(actor_fixture, io_done_completes_reads_and_writes_without_a_reply) {
   auto path = dir.file("cb.vdi");
   ASSERT_TRUE(create_medium(path, medium_format::vdi, 4 * mib,
                             medium_variant::standard));
-  open_options o;
-  o.writable = true;
-  o.direct = true;
-  o.owner = "actor-test";
-  auto medium = spawn_medium(sys, path, o, 2);
+  auto medium = open_writable(path, true, 2);
   ASSERT_TRUE(medium) << error_text(medium.error());
   struct result {
     caf::error err;
